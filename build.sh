@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# MobileNeXt for .NET: one entry point for a fresh machine.
+#
+#   ./build.sh paper   set up, build, and print the paper-vs-implementation report
+#   ./build.sh test    set up, build, and run every test
+#   ./build.sh setup   only install what is missing (idempotent)
+#
+# Set-up installs only what is missing and says what it does. On Debian 12 it adds Debian 13's
+# libstdc++ (TorchSharp 0.107's native library needs GLIBCXX_3.4.32; see README, "Native library").
+set -euo pipefail
+cd "$(dirname "$0")"
+
+say() { printf '[build.sh] %s\n' "$*"; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    say "this step needs root: $*"; exit 1; fi
+}
+
+ensure_dotnet() {
+  if ! command -v dotnet >/dev/null; then
+    say "the .NET SDK is not on PATH. Install .NET SDK 10 (https://dot.net) and run this again."
+    exit 1
+  fi
+}
+
+# TorchSharp 0.107.0's libLibTorchSharp.so was built with GCC 13 and needs GLIBCXX_3.4.32.
+libstdcxx_ok() {
+  local lib
+  for lib in /lib/x86_64-linux-gnu/libstdc++.so.6 /usr/lib/x86_64-linux-gnu/libstdc++.so.6 /usr/lib64/libstdc++.so.6 /usr/lib/libstdc++.so.6; do
+    [ -e "$lib" ] && grep -aq 'GLIBCXX_3\.4\.32' "$lib" && return 0
+  done
+  return 1
+}
+
+ensure_libstdcxx() {
+  [ "$(uname -s)" = Linux ] || return 0
+  libstdcxx_ok && return 0
+  . /etc/os-release 2>/dev/null || true
+  if [ "${ID:-}" = debian ] && [ "${VERSION_CODENAME:-}" = bookworm ] && [ -f /etc/apt/sources.list.d/debian.sources ]; then
+    say "libstdc++ lacks GLIBCXX_3.4.32 (TorchSharp needs it): installing Debian 13's libstdc++6, pinned so nothing else leaves bookworm"
+    awk '/^$/{exit} {print}' /etc/apt/sources.list.d/debian.sources \
+      | sed 's/^Suites:.*/Suites: trixie/' | as_root tee /etc/apt/sources.list.d/trixie.sources >/dev/null
+    printf 'Package: *\nPin: release n=trixie\nPin-Priority: 100\n' | as_root tee /etc/apt/preferences.d/trixie-low >/dev/null
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -t trixie libstdc++6 >/dev/null
+    libstdcxx_ok || { say "libstdc++ still lacks GLIBCXX_3.4.32 after the upgrade; see README, 'Native library'"; exit 1; }
+    say "libstdc++ upgraded"
+  else
+    say "warning: this system's libstdc++ lacks GLIBCXX_3.4.32, which TorchSharp's native library needs."
+    say "         install a libstdc++ from GCC 13 or newer (Ubuntu 24.04+, Debian 13+, Fedora 39+ ship one)."
+  fi
+}
+
+setup() {
+  ensure_dotnet
+  ensure_libstdcxx
+}
+
+cmd="${1:-test}"; shift || true
+case "$cmd" in
+  setup) setup ;;
+  test)
+    setup
+    dotnet test MobileNeXt.sln -c Release --nologo "$@"
+    ;;
+  paper)
+    setup
+    dotnet run --project src/MobileNeXt.Cli -c Release -- paper "$@"
+    ;;
+  *) say "unknown command '$cmd'; use: setup | test | paper"; exit 2 ;;
+esac

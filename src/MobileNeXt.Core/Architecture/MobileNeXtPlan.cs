@@ -1,0 +1,89 @@
+namespace MobileNeXt.Architecture;
+
+/// <summary>
+/// A MobileNeXt network as data, before any tensor exists: the stem width, every block and the feature width.
+/// <see cref="Create"/> is the builder's one loop over the stage table.
+/// </summary>
+/// <param name="Options">The options it was planned from.</param>
+/// <param name="StemChannels">Output channels of the 3×3 stride-2 stem conv.</param>
+/// <param name="Blocks">The sandglass blocks, in order (20 for Table 2).</param>
+/// <param name="StageEnds">Index into <see cref="Blocks"/> of the last block of each stage.</param>
+public sealed record MobileNeXtPlan(MobileNeXtOptions Options, int StemChannels, IReadOnlyList<BlockSpec> Blocks, IReadOnlyList<int> StageEnds)
+{
+    /// <summary>Channels of the last block's output, the width of the pooled features.</summary>
+    public int FeatureChannels => Blocks[^1].OutChannels;
+
+    /// <summary>Plans the network <paramref name="options"/> describe, from <see cref="StageTables.MobileNeXt"/>.</summary>
+    public static MobileNeXtPlan Create(MobileNeXtOptions? options = null) => Create(options ?? new MobileNeXtOptions(), StageTables.MobileNeXt);
+
+    /// <summary>Plans a network from a custom stage table (same rules as Table 2).</summary>
+    public static MobileNeXtPlan Create(MobileNeXtOptions options, IReadOnlyList<StageSpec> stages)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(stages);
+        options.Validate();
+        if (stages.Count == 0) throw new ArgumentException("The stage table is empty.", nameof(stages));
+
+        double w = options.Width;
+        int stem = ChannelRounding.MakeDivisible(StageTables.MobileNeXtStemChannels * w);
+        var blocks = new List<BlockSpec>();
+        var stageEnds = new List<int>();
+        int input = stem;
+        for (int s = 0; s < stages.Count; s++)
+        {
+            var stage = stages[s];
+            if (stage.Repeats < 1 || stage.ReductionRatio < 1 || stage.Stride is not (1 or 2) || stage.Channels < 1)
+                throw new ArgumentException($"Stage {s + 1} ({stage}) is invalid: repeats, reduction ratio and channels must be positive and the stride 1 or 2.", nameof(stages));
+            int output = StageChannels(stage, w, isLast: s == stages.Count - 1);
+            // keep3x3 (released code): a one-block stride-1 stage keeps both depthwise convs (96>144, 960>1280).
+            bool keep3x3 = stage.Repeats == 1 && stage.Stride == 1;
+            for (int i = 0; i < stage.Repeats; i++)
+            {
+                int stride = i == 0 ? stage.Stride : 1;
+                blocks.Add(options.Variant == MobileNeXtVariant.Released
+                    ? ReleasedBlock(input, output, stride, stage.ReductionRatio, keep3x3 && i == 0)
+                    : UniformBlock(input, output, stride, stage.ReductionRatio));
+                input = output;
+            }
+            stageEnds.Add(blocks.Count - 1);
+        }
+        return new MobileNeXtPlan(options, stem, blocks, stageEnds);
+    }
+
+    /// <summary>
+    /// Stage output channels: <c>MakeDivisible(c · w, 8)</c>, except that the 1280 stage stays 1280 for w &lt; 1
+    /// (architecture.md, "Channels"; the MobileNetV2 convention for the last layer).
+    /// </summary>
+    private static int StageChannels(StageSpec stage, double width, bool isLast) =>
+        isLast && width < 1.0 ? stage.Channels : ChannelRounding.MakeDivisible(stage.Channels * width);
+
+    /// <summary>
+    /// Hidden width of the released block: <c>in / t</c>, raised to <c>MakeDivisible(ceil(out / 6), 16)</c>
+    /// when below <c>out / 6</c> (architecture.md, "Channels").
+    /// </summary>
+    internal static int ReleasedHidden(int input, int output, int t)
+    {
+        int hidden = input / t;
+        if (hidden < output / 6.0) hidden = ChannelRounding.MakeDivisible(Math.Ceiling(output / 6.0), 16);
+        return hidden;
+    }
+
+    /// <summary>The released block at one position (architecture.md, "Which layers a block has").</summary>
+    private static BlockSpec ReleasedBlock(int input, int output, int stride, int t, bool keep3x3)
+    {
+        int hidden = ReleasedHidden(input, output, t);
+        if (t == 2) // the network's first block: all four convs, stride on the last dw, no shortcut
+            return new(input, output, hidden, stride, FirstDepthwise: true, LastDepthwise: true, HasShortcut: false);
+        if (input != output && !keep3x3)
+            // 288>384, 576>960 (stride 1): pw-pw only; 144>192, 192>288, 384>576 (stride 2): pw-pw-dw.
+            return new(input, output, hidden, stride, FirstDepthwise: false, LastDepthwise: stride != 1, HasShortcut: false);
+        // The full block. The released code never builds this with stride 2 and in = out; should a tiny width
+        // make that happen, the stride is kept on the last dw and the shortcut dropped (it could not be added).
+        return new(input, output, hidden, stride, FirstDepthwise: true, LastDepthwise: true, HasShortcut: !keep3x3 && stride == 1);
+    }
+
+    /// <summary>The paper's Table 1 block: M/t hidden channels, shortcut iff M = N and s = 1 (Sec. 3.2).</summary>
+    private static BlockSpec UniformBlock(int input, int output, int stride, int t) =>
+        new(input, output, Math.Max(1, input / t), stride, FirstDepthwise: true, LastDepthwise: true,
+            HasShortcut: input == output && stride == 1);
+}

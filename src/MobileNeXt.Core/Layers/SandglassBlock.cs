@@ -1,0 +1,100 @@
+using MobileNeXt.Architecture;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace MobileNeXt.Layers;
+
+/// <summary>
+/// The sandglass block (Table 1, Fig. 3b): dw 3×3 + BN + ReLU6 → pw reduce + BN (linear) → pw expand + BN + ReLU6
+/// → dw 3×3 + BN (linear, stride s), with a shortcut between the high-dimensional ends through the identity
+/// tensor multiplier. Which depthwise convs exist and whether the shortcut exists come from the
+/// <see cref="BlockSpec"/>, so the released network's positional variants are all this one class.
+/// </summary>
+/// <remarks>
+/// The layers sit in one <c>conv</c> Sequential that includes the ReLU6 modules, so the state_dict keys are the
+/// released code's: <c>conv.0</c>, <c>conv.3</c>, <c>conv.5</c>, <c>conv.8</c> for a four-conv block (architecture.md).
+/// </remarks>
+public sealed class SandglassBlock : nn.Module<Tensor, Tensor>
+{
+    private readonly Sequential conv;
+    private readonly int expandEnd; // number of leading layers up to and including the expanding pw's ReLU6
+
+    /// <summary>Builds the block <paramref name="spec"/> describes.</summary>
+    /// <param name="spec">Widths, stride, which depthwise convs and whether a shortcut.</param>
+    /// <param name="identityMultiplier">α in [0, 1]; used only when the block has a shortcut.</param>
+    public SandglassBlock(BlockSpec spec, double identityMultiplier = 1.0) : base(nameof(SandglassBlock))
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        IdentityShortcutValidation.Validate(identityMultiplier);
+        if (spec.Stride is not (1 or 2)) throw new ArgumentOutOfRangeException(nameof(spec), spec.Stride, "Stride must be 1 or 2.");
+        if (spec.Stride != 1 && !spec.LastDepthwise) throw new ArgumentException("A strided block needs its last depthwise conv, which carries the stride.", nameof(spec));
+        if (spec.HasShortcut && (spec.InChannels != spec.OutChannels || spec.Stride != 1))
+            throw new ArgumentException($"A shortcut needs equal input and output channels and stride 1; got {spec}.", nameof(spec));
+        Spec = spec;
+        IdentityMultiplier = identityMultiplier;
+
+        var layers = new List<nn.Module<Tensor, Tensor>>();
+        if (spec.FirstDepthwise)
+        {
+            layers.Add(ConvLayers.Conv(spec.InChannels, spec.InChannels, 3, groups: spec.InChannels)); // dw
+            layers.Add(ConvLayers.Norm(spec.InChannels));
+            layers.Add(ConvLayers.Act());
+        }
+        layers.Add(ConvLayers.Conv(spec.InChannels, spec.HiddenChannels, 1)); // pw reduce, linear
+        layers.Add(ConvLayers.Norm(spec.HiddenChannels));
+        layers.Add(ConvLayers.Conv(spec.HiddenChannels, spec.OutChannels, 1)); // pw expand
+        layers.Add(ConvLayers.Norm(spec.OutChannels));
+        layers.Add(ConvLayers.Act());
+        expandEnd = layers.Count;
+        if (spec.LastDepthwise)
+        {
+            layers.Add(ConvLayers.Conv(spec.OutChannels, spec.OutChannels, 3, spec.Stride, groups: spec.OutChannels)); // dw, linear, stride s
+            layers.Add(ConvLayers.Norm(spec.OutChannels));
+        }
+        conv = nn.Sequential(layers);
+        RegisterComponents();
+    }
+
+    /// <summary>What this block is made of.</summary>
+    public BlockSpec Spec { get; }
+
+    /// <summary>The identity tensor multiplier α this block's shortcut uses.</summary>
+    public double IdentityMultiplier { get; private set; }
+
+    /// <summary>The block's layers, in order (conv, BN and ReLU6 modules), as the released code names them.</summary>
+    public Sequential Layers => conv;
+
+    /// <summary>Changes α. It changes no parameter, only which channels the shortcut reaches.</summary>
+    public void SetIdentityMultiplier(double alpha)
+    {
+        IdentityShortcutValidation.Validate(alpha);
+        IdentityMultiplier = alpha;
+    }
+
+    /// <summary>Channels that receive the input through the shortcut: ⌊αC⌋, or 0 without a shortcut.</summary>
+    public int ShortcutChannels => Spec.HasShortcut ? IdentityShortcut.Channels(IdentityMultiplier, Spec.OutChannels) : 0;
+
+    /// <inheritdoc />
+    public override Tensor forward(Tensor x)
+    {
+        var y = conv.call(x);
+        return Spec.HasShortcut ? IdentityShortcut.AddInPlace(y, x, IdentityMultiplier) : y;
+    }
+
+    /// <summary>
+    /// Runs the block and also returns the expanding pointwise conv's activated output (before the last depthwise
+    /// conv): the tap SSDLite attaches to (Sec. 4.5).
+    /// </summary>
+    public (Tensor Output, Tensor Expanded) ForwardWithExpandedTap(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var expanded = x;
+        for (int i = 0; i < expandEnd; i++) expanded = ((nn.Module<Tensor, Tensor>)conv[i]).call(expanded);
+        var y = expanded;
+        for (int i = expandEnd; i < conv.Count; i++) y = ((nn.Module<Tensor, Tensor>)conv[i]).call(y);
+        if (ReferenceEquals(y, expanded)) y = expanded.clone(); // the shortcut adds in place: keep the tap intact
+        if (Spec.HasShortcut) IdentityShortcut.AddInPlace(y, x, IdentityMultiplier);
+        return (y.MoveToOuterDisposeScope(), expanded.MoveToOuterDisposeScope());
+    }
+}
