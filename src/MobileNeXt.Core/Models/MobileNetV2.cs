@@ -1,0 +1,193 @@
+using MobileNeXt.Architecture;
+using MobileNeXt.Layers;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace MobileNeXt.Models;
+
+/// <summary>Options for <see cref="MobileNetV2"/>, the baseline of the paper's Table 3.</summary>
+public sealed record MobileNetV2Options
+{
+    /// <summary>Width multiplier (Table 3: 0.35 … 1.4). Default 1.0.</summary>
+    public double Width { get; init; } = 1.0;
+
+    /// <summary>Number of classes; 0 builds no classifier. Default 1000.</summary>
+    public int NumClasses { get; init; } = 1000;
+
+    /// <summary>Dropout before the classifier. Default 0.2 (torchvision).</summary>
+    public double DropRate { get; init; } = 0.2;
+
+    /// <summary>Input channels. Default 3.</summary>
+    public int InChannels { get; init; } = 3;
+
+    /// <summary>Throws an <see cref="ArgumentOutOfRangeException"/> naming the first invalid value.</summary>
+    public void Validate()
+    {
+        // The same ranges as MobileNeXt's options, checked by the same code.
+        new MobileNeXtOptions { Width = Width, NumClasses = NumClasses, DropRate = DropRate, InChannels = InChannels }.Validate();
+    }
+}
+
+/// <summary>
+/// MobileNetV2 (Sandler et al., CVPR 2018) in torchvision's layout: the same state_dict keys and shapes as
+/// <c>torchvision.models.mobilenet_v2</c> (3,504,872 parameters at width 1.0), the baseline MobileNeXt is compared with.
+/// </summary>
+public sealed class MobileNetV2 : ImageClassifier
+{
+    private const int LastChannels = 1280;
+    private readonly Sequential features;
+    private readonly AdaptiveAvgPool2d avgpool;
+    private Sequential classifier;
+    private readonly MobileNetV2Options options;
+    private readonly int lastChannels;
+
+    /// <summary>Builds the network with torchvision's initialisation.</summary>
+    public MobileNetV2(MobileNetV2Options? options = null) : base(nameof(MobileNetV2))
+    {
+        this.options = options ??= new MobileNetV2Options();
+        options.Validate();
+        int input = ChannelRounding.MakeDivisible(32 * options.Width);
+        lastChannels = ChannelRounding.MakeDivisible(LastChannels * Math.Max(1.0, options.Width));
+        var layers = new List<nn.Module<Tensor, Tensor>> { ConvNormAct(options.InChannels, input, 3, 2) };
+        foreach (var stage in StageTables.MobileNetV2)
+        {
+            int output = ChannelRounding.MakeDivisible(stage.Channels * options.Width);
+            for (int i = 0; i < stage.Repeats; i++)
+            {
+                layers.Add(new InvertedResidual(input, output, i == 0 ? stage.Stride : 1, stage.ReductionRatio));
+                input = output;
+            }
+        }
+        layers.Add(ConvNormAct(input, lastChannels, 1, 1));
+        features = nn.Sequential(layers);
+        avgpool = nn.AdaptiveAvgPool2d(1);
+        classifier = MobileNeXtNet.Head(lastChannels, options.NumClasses, options.DropRate);
+        RegisterComponents();
+        ConvLayers.InitializeWeights(this);
+    }
+
+    /// <inheritdoc />
+    public override int InChannels => options.InChannels;
+
+    /// <inheritdoc />
+    public override int NumFeatures => lastChannels;
+
+    /// <inheritdoc />
+    public override int NumClasses => classifier[1] is Linear l ? (int)l.out_features : 0;
+
+    /// <summary>The options the network was built with.</summary>
+    public MobileNetV2Options Options => options;
+
+    /// <summary>
+    /// Stride 8: the end of the 32-channel stage (<c>features.6</c>); stride 16: the expansion of the first block that
+    /// goes to stride 32 (<c>features.14.conv.0</c>, "layer 15" where SSDLite attaches in the MobileNetV2 paper);
+    /// stride 32: the last 1×1 conv.
+    /// </summary>
+    public override IReadOnlyList<FeatureTap> FeatureTaps =>
+    [
+        new("features.6", 8, ((InvertedResidual)features[6]).OutChannels),
+        new("features.14.conv.0", 16, ((InvertedResidual)features[14]).HiddenChannels),
+        new("features.18", 32, lastChannels),
+    ];
+
+    /// <inheritdoc />
+    public override Tensor ForwardFeatures(Tensor x)
+    {
+        ValidateInput(x);
+        return features.call(x);
+    }
+
+    /// <inheritdoc />
+    public override Tensor ForwardHead(Tensor features, bool preLogits = false)
+    {
+        using var scope = NewDisposeScope();
+        var pooled = avgpool.call(features).flatten(1);
+        return (preLogits ? pooled : classifier.call(pooled)).MoveToOuterDisposeScope();
+    }
+
+    /// <inheritdoc />
+    public override IReadOnlyList<Tensor> ForwardFeatureTaps(Tensor x)
+    {
+        ValidateInput(x);
+        using var scope = NewDisposeScope();
+        var taps = new List<Tensor>();
+        var y = x;
+        for (int i = 0; i < features.Count; i++)
+        {
+            if (i == 14)
+            {
+                var (output, expanded) = ((InvertedResidual)features[i]).ForwardWithExpandedTap(y);
+                taps.Add(expanded);
+                y = output;
+                continue;
+            }
+            y = ((nn.Module<Tensor, Tensor>)features[i]).call(y);
+            if (i == 6) taps.Add(y);
+        }
+        taps.Add(y);
+        return taps.Select(t => t.MoveToOuterDisposeScope()).ToList();
+    }
+
+    /// <inheritdoc />
+    public override void ResetClassifier(int numClasses)
+    {
+        if (numClasses < 0) throw new ArgumentOutOfRangeException(nameof(numClasses), numClasses, "numClasses must be 0 (no classifier) or positive.");
+        var head = MobileNeXtNet.Head(lastChannels, numClasses, options.DropRate);
+        ConvLayers.InitializeWeights(head);
+        ReplaceModule(nameof(classifier), ref classifier, head);
+    }
+
+    /// <summary>torchvision's Conv2dNormActivation: conv (no bias) + BN + ReLU6, keys <c>.0</c>, <c>.1</c>.</summary>
+    internal static Sequential ConvNormAct(long input, long output, long kernel, long stride, long groups = 1) =>
+        nn.Sequential(ConvLayers.Conv(input, output, kernel, stride, groups), ConvLayers.Norm(output), ConvLayers.Act());
+}
+
+/// <summary>MobileNetV2's inverted residual block in torchvision's layout (keys <c>conv.0.0</c> … <c>conv.3</c>).</summary>
+public sealed class InvertedResidual : nn.Module<Tensor, Tensor>
+{
+    private readonly Sequential conv;
+    private readonly bool useShortcut;
+    private readonly bool expands;
+
+    /// <summary>Builds the block: [pw expand + BN + ReLU6] → dw 3×3 stride s + BN + ReLU6 → pw linear + BN.</summary>
+    public InvertedResidual(int input, int output, int stride, int expandRatio) : base(nameof(InvertedResidual))
+    {
+        OutChannels = output;
+        HiddenChannels = (int)Math.Round((double)input * expandRatio, MidpointRounding.ToEven);
+        useShortcut = stride == 1 && input == output;
+        expands = expandRatio != 1;
+        var layers = new List<nn.Module<Tensor, Tensor>>();
+        if (expands) layers.Add(MobileNetV2.ConvNormAct(input, HiddenChannels, 1, 1)); // pw expand
+        layers.Add(MobileNetV2.ConvNormAct(HiddenChannels, HiddenChannels, 3, stride, groups: HiddenChannels)); // dw
+        layers.Add(ConvLayers.Conv(HiddenChannels, output, 1)); // pw project, linear
+        layers.Add(ConvLayers.Norm(output));
+        conv = nn.Sequential(layers);
+        RegisterComponents();
+    }
+
+    /// <summary>Output channels.</summary>
+    public int OutChannels { get; }
+
+    /// <summary>Expanded width, <c>round(in · t)</c>.</summary>
+    public int HiddenChannels { get; }
+
+    /// <inheritdoc />
+    public override Tensor forward(Tensor x)
+    {
+        var y = conv.call(x);
+        return useShortcut ? y.add_(x) : y;
+    }
+
+    /// <summary>Runs the block and also returns the expansion's output (the SSDLite tap).</summary>
+    internal (Tensor Output, Tensor Expanded) ForwardWithExpandedTap(Tensor x)
+    {
+        if (!expands) throw new InvalidOperationException("This block has no expansion layer.");
+        using var scope = NewDisposeScope();
+        var expanded = ((nn.Module<Tensor, Tensor>)conv[0]).call(x);
+        var y = expanded;
+        for (int i = 1; i < conv.Count; i++) y = ((nn.Module<Tensor, Tensor>)conv[i]).call(y);
+        if (useShortcut) y.add_(x);
+        return (y.MoveToOuterDisposeScope(), expanded.MoveToOuterDisposeScope());
+    }
+}

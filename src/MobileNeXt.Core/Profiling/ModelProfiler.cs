@@ -1,0 +1,105 @@
+using MobileNeXt.Layers;
+using MobileNeXt.Models;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace MobileNeXt.Profiling;
+
+/// <summary>
+/// Counts parameters, MACs and element-wise operations per module by running one image through the network with
+/// forward hooks (shapes only; no tensor is kept). See <see cref="ProfileReport"/> for the conventions.
+/// </summary>
+public static class ModelProfiler
+{
+    /// <summary>Profiles <paramref name="model"/> for one <paramref name="inputSize"/>² image, in eval mode.</summary>
+    public static ProfileReport Profile(ImageClassifier model, int inputSize = 224)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        if (inputSize < ImageClassifier.MinInputSize)
+            throw new ArgumentOutOfRangeException(nameof(inputSize), inputSize, $"Input size must be at least {ImageClassifier.MinInputSize}.");
+
+        var names = new Dictionary<nn.Module, string>(ReferenceEqualityComparer.Instance);
+        foreach (var (name, module) in model.named_modules()) names[module] = name;
+
+        var records = new List<LayerProfile>();
+        var order = new Dictionary<nn.Module, int>(ReferenceEqualityComparer.Instance);
+        var removers = new List<Action>();
+        foreach (var module in names.Keys.OfType<nn.Module<Tensor, Tensor>>())
+        {
+            // Pre-hooks fix the order a container appears in (before its children); post-hooks fill in the shapes.
+            var pre = module.register_forward_pre_hook((m, input) =>
+            {
+                order[m] = records.Count;
+                records.Add(null!);
+                return null;
+            });
+            var post = module.register_forward_hook((m, input, output) =>
+            {
+                records[order[m]] = Own(names[m], m, PerImage(input.shape), PerImage(output.shape));
+                return null;
+            });
+            removers.Add(pre.remove);
+            removers.Add(post.remove);
+        }
+
+        bool wasTraining = model.training;
+        try
+        {
+            model.eval();
+            using var _ = no_grad();
+            // Batch 2, counted per image: at batch 1 libtorch tries NNPACK and logs a warning per conv on CPUs it does not support.
+            using var x = zeros(2, model.InChannels, inputSize, inputSize);
+            using var logits = model.call(x);
+        }
+        finally
+        {
+            foreach (var remove in removers) remove();
+            model.train(wasTraining);
+        }
+
+        var own = records.ToList();
+        return new ProfileReport(
+            inputSize,
+            Accumulate(own),
+            model.parameters().Sum(p => p.numel()),
+            own.Sum(r => r.Macs),
+            own.Sum(r => r.ElementwiseOps));
+    }
+
+    /// <summary>A module's own cost: leaves from their formula; containers get only their shortcut here.</summary>
+    private static LayerProfile Own(string name, nn.Module module, long[] input, long[] output)
+    {
+        long outElements = output.Aggregate(1L, (a, b) => a * b);
+        long ownParams = module.named_parameters(recurse: false).Sum(p => p.parameter.numel());
+        bool leaf = !module.children().Any();
+        (long macs, long elementwise) = module switch
+        {
+            // architecture.md: Cout·Hout·Wout·(Cin/groups)·kh·kw
+            Conv2d c => (outElements * (c.in_channels / c.groups) * c.kernel_size[0] * c.kernel_size[1], 0L),
+            Linear l => (outElements * l.in_features, 0L),
+            BatchNorm2d or ReLU6 or ReLU or Hardswish => (0L, outElements),
+            AdaptiveAvgPool2d => (0L, input.Aggregate(1L, (a, b) => a * b)),
+            SandglassBlock b => (0L, (long)b.ShortcutChannels * output[2] * output[3]),
+            _ => (0L, 0L),
+        };
+        if (module is InvertedResidual ir && input.SequenceEqual(output)) elementwise = outElements;
+        return new LayerProfile(name, module.GetType().Name, input, output, ownParams, macs, elementwise) { IsLeaf = leaf };
+    }
+
+    private static long[] PerImage(long[] shape) => [1, .. shape[1..]];
+
+    /// <summary>Adds every descendant's own cost to each container (names are dotted paths).</summary>
+    private static List<LayerProfile> Accumulate(List<LayerProfile> own) =>
+        own.Select(r =>
+        {
+            if (r.IsLeaf) return r;
+            var descendants = own.Where(c => c.Name.StartsWith(r.Name + ".", StringComparison.Ordinal)).ToList();
+            return r with
+            {
+                Params = r.Params + descendants.Sum(c => c.Params),
+                Macs = r.Macs + descendants.Sum(c => c.Macs),
+                ElementwiseOps = r.ElementwiseOps + descendants.Sum(c => c.ElementwiseOps),
+            };
+        }).ToList();
+}
