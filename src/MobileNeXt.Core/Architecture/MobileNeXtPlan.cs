@@ -2,7 +2,7 @@ namespace MobileNeXt.Architecture;
 
 /// <summary>
 /// A MobileNeXt network as data, before any tensor exists: the stem width, every block and the feature width.
-/// <see cref="Create"/> is the builder's one loop over the stage table.
+/// <see cref="Create(MobileNeXtOptions?)"/> is the builder's one loop over the stage table.
 /// </summary>
 /// <param name="Options">The options it was planned from.</param>
 /// <param name="StemChannels">Output channels of the 3×3 stride-2 stem conv.</param>

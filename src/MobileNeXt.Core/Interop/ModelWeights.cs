@@ -119,9 +119,11 @@ public static class ModelWeights
             string key = kv.Key.ToString()!;
             result[key.StartsWith(DataParallelPrefix, StringComparison.Ordinal) ? key[DataParallelPrefix.Length..] : key] = t;
         }
-        // Dispose what was read but not returned (the other weights set of a checkpoint).
+        // Dispose what was read but not returned (the other weights set of a checkpoint); the pickle may share
+        // one tensor object between both sets, so compare by reference.
+        var kept = new HashSet<Tensor>(result.Values, ReferenceEqualityComparer.Instance);
         foreach (var other in root.Values.OfType<IDictionary>().Where(d => !ReferenceEquals(d, stateDict)))
-            foreach (var t in other.Values.OfType<Tensor>()) t.Dispose();
+            foreach (var t in other.Values.OfType<Tensor>().Where(t => !kept.Contains(t))) t.Dispose();
         return result;
     }
 
@@ -174,7 +176,12 @@ public static class ModelWeights
     public static void SaveTorchSharp(nn.Module model, string path)
     {
         ArgumentNullException.ThrowIfNull(model);
-        AtomicFile.Write(path, stream => model.save(stream));
+        AtomicFile.Write(path, stream =>
+        {
+            // Module.save(Stream) closes the stream; the atomic writer still has to flush it.
+            using var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+            model.save(writer);
+        });
     }
 
     /// <summary>Saves in TorchSharp's format when the extension is <c>.dat</c>, else in PyTorch's.</summary>

@@ -32,12 +32,12 @@ public static class ModelProfiler
             {
                 order[m] = records.Count;
                 records.Add(null!);
-                return null;
+                return null!;
             });
             var post = module.register_forward_hook((m, input, output) =>
             {
                 records[order[m]] = Own(names[m], m, PerImage(input.shape), PerImage(output.shape));
-                return null;
+                return null!;
             });
             removers.Add(pre.remove);
             removers.Add(post.remove);

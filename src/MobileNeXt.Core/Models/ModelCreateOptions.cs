@@ -1,0 +1,17 @@
+namespace MobileNeXt.Models;
+
+/// <summary>What may change when creating a registry model; everything else is fixed by its name.</summary>
+public sealed record ModelCreateOptions
+{
+    /// <summary>Number of classes. Default 1000; 0 builds no classifier.</summary>
+    public int NumClasses { get; init; } = 1000;
+
+    /// <summary>Identity tensor multiplier α for MobileNeXt models (Sec. 3.3). Default 1. MobileNetV2 accepts only 1.</summary>
+    public double IdentityMultiplier { get; init; } = 1.0;
+
+    /// <summary>Dropout before the classifier. Default 0.2.</summary>
+    public double DropRate { get; init; } = 0.2;
+
+    /// <summary>Input channels. Default 3.</summary>
+    public int InChannels { get; init; } = 3;
+}

@@ -1,0 +1,112 @@
+using System.Globalization;
+using MobileNeXt.Architecture;
+
+namespace MobileNeXt.Models;
+
+/// <summary>
+/// Every named model of the library (timm's naming: width ×100 in the name): <c>mobilenext_035 … mobilenext_140</c>
+/// (the released network), <c>mobilenext_uniform_035 … _140</c> (the paper's Table 1 block everywhere) and
+/// <c>mobilenetv2_035 … _140</c> (torchvision's MobileNetV2, the paper's baseline).
+/// </summary>
+public static class ModelRegistry
+{
+    /// <summary>The widths of the paper's Table 3.</summary>
+    public static IReadOnlyList<double> PaperWidths { get; } = [0.35, 0.5, 0.75, 1.0, 1.4];
+
+    private const string Table3 = "Zhou et al. 2020, Table 3";
+
+    // Table 3 of the paper, rows 6–10 (MobileNeXt) and 1–5 (MobileNetV2): params (M), MAdds (M), top-1 (%).
+    private static readonly Dictionary<double, PaperResult> PaperMobileNeXt = new()
+    {
+        [1.4] = new(6.1, 590, 76.1, Table3 + ", row 6"),
+        [1.0] = new(3.4, 300, 74.0, Table3 + ", row 7"),
+        [0.75] = new(2.5, 210, 72.0, Table3 + ", row 8"),
+        [0.5] = new(2.1, 110, 67.7, Table3 + ", row 9"),
+        [0.35] = new(1.8, 80, 64.7, Table3 + ", row 10"),
+    };
+
+    private static readonly Dictionary<double, PaperResult> PaperMobileNetV2 = new()
+    {
+        [1.4] = new(6.9, 690, 74.9, Table3 + ", row 1"),
+        [1.0] = new(3.5, 300, 72.3, Table3 + ", row 2"),
+        [0.75] = new(2.6, 150, 69.9, Table3 + ", row 3"),
+        [0.5] = new(2.0, 97, 65.4, Table3 + ", row 4"),
+        [0.35] = new(1.7, 59, 60.3, Table3 + ", row 5"),
+    };
+
+    private static readonly IReadOnlyList<(ModelCard Card, Func<ModelCreateOptions, ImageClassifier> Create)> Entries = Build();
+
+    /// <summary>All model cards, in registry order.</summary>
+    public static IReadOnlyList<ModelCard> Models { get; } = Entries.Select(e => e.Card).ToList();
+
+    /// <summary>All model names.</summary>
+    public static IReadOnlyList<string> Names { get; } = Models.Select(c => c.Name).ToList();
+
+    /// <summary>The card of <paramref name="name"/>.</summary>
+    /// <exception cref="KeyNotFoundException">No model has that name; the message lists the names.</exception>
+    public static ModelCard GetCard(string name) => Find(name).Card;
+
+    /// <summary>Whether a model of that name exists.</summary>
+    public static bool Contains(string name) => Entries.Any(e => e.Card.Name == name);
+
+    /// <summary>Creates the named model with freshly initialised weights.</summary>
+    /// <exception cref="KeyNotFoundException">No model has that name; the message lists the names.</exception>
+    public static ImageClassifier Create(string name, ModelCreateOptions? options = null) => Find(name).Create(options ?? new ModelCreateOptions());
+
+    /// <summary>The registry name of a width, e.g. 0.75 → <c>075</c>.</summary>
+    public static string WidthSuffix(double width) => ((int)Math.Round(width * 100)).ToString("000", CultureInfo.InvariantCulture);
+
+    private static (ModelCard Card, Func<ModelCreateOptions, ImageClassifier> Create) Find(string name)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        foreach (var e in Entries)
+            if (e.Card.Name == name) return e;
+        var near = Names.Where(n => n.Contains(name, StringComparison.OrdinalIgnoreCase) || name.Contains(n, StringComparison.OrdinalIgnoreCase)).ToList();
+        throw new KeyNotFoundException(
+            $"Unknown model '{name}'." + (near.Count > 0 ? $" Did you mean {string.Join(" or ", near)}?" : "") +
+            $" Available: {string.Join(", ", Names)}.");
+    }
+
+    private static List<(ModelCard, Func<ModelCreateOptions, ImageClassifier>)> Build()
+    {
+        var entries = new List<(ModelCard, Func<ModelCreateOptions, ImageClassifier>)>();
+        foreach (double w in PaperWidths)
+        {
+            Func<ModelCreateOptions, ImageClassifier> released = o => new MobileNeXtNet(MobileNeXt(w, MobileNeXtVariant.Released, o));
+            entries.Add((new ModelCard($"mobilenext_{WidthSuffix(w)}", "MobileNeXt", w,
+                $"MobileNeXt-{w:0.00}, the released network (state_dict-compatible with the authors' PyTorch code)",
+                PaperMobileNeXt[w], "Zhou et al., ECCV 2020, Table 2; the authors' released code (architecture.md)",
+                () => released(new ModelCreateOptions())), released));
+        }
+        foreach (double w in PaperWidths)
+        {
+            Func<ModelCreateOptions, ImageClassifier> uniform = o => new MobileNeXtNet(MobileNeXt(w, MobileNeXtVariant.Uniform, o));
+            entries.Add((new ModelCard($"mobilenext_uniform_{WidthSuffix(w)}", "MobileNeXt (uniform)", w,
+                $"MobileNeXt-{w:0.00} with the paper's Table 1 block at every position (not the released layout)",
+                null, "Zhou et al., ECCV 2020, Tables 1 and 2", () => uniform(new ModelCreateOptions())), uniform));
+        }
+        foreach (double w in PaperWidths)
+        {
+            Func<ModelCreateOptions, ImageClassifier> v2 = o =>
+            {
+                if (o.IdentityMultiplier != 1.0)
+                    throw new ArgumentOutOfRangeException(nameof(o.IdentityMultiplier), o.IdentityMultiplier, "MobileNetV2 has no identity tensor multiplier; leave it at 1.");
+                return new MobileNetV2(new MobileNetV2Options { Width = w, NumClasses = o.NumClasses, DropRate = o.DropRate, InChannels = o.InChannels });
+            };
+            entries.Add((new ModelCard($"mobilenetv2_{WidthSuffix(w)}", "MobileNetV2", w,
+                $"MobileNetV2-{w:0.00} in torchvision's layout, the paper's baseline",
+                PaperMobileNetV2[w], "Sandler et al., CVPR 2018; torchvision.models.mobilenet_v2", () => v2(new ModelCreateOptions())), v2));
+        }
+        return entries;
+    }
+
+    private static MobileNeXtOptions MobileNeXt(double width, MobileNeXtVariant variant, ModelCreateOptions o) => new()
+    {
+        Width = width,
+        Variant = variant,
+        NumClasses = o.NumClasses,
+        IdentityMultiplier = o.IdentityMultiplier,
+        DropRate = o.DropRate,
+        InChannels = o.InChannels,
+    };
+}

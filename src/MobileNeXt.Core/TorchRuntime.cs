@@ -1,0 +1,72 @@
+using TorchSharp;
+
+namespace MobileNeXt;
+
+/// <summary>
+/// The native libtorch backend could not be loaded. The message is one sentence that names the cause and the fix.
+/// </summary>
+public sealed class NativeLibraryUnavailableException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public NativeLibraryUnavailableException(string message, Exception? inner = null) : base(message, inner) { }
+}
+
+/// <summary>Checks, once, that TorchSharp's native backend loads, and explains why when it does not.</summary>
+public static class TorchRuntime
+{
+    private static readonly Lazy<Exception?> Failure = new(Probe);
+
+    /// <summary>
+    /// Loads the native backend (by creating one tensor) or throws a <see cref="NativeLibraryUnavailableException"/>
+    /// whose message names the cause and the fix.
+    /// </summary>
+    public static void EnsureAvailable()
+    {
+        if (Failure.Value is { } e) throw e;
+    }
+
+    private static Exception? Probe()
+    {
+        try
+        {
+            using var t = torch.zeros(1);
+            return null;
+        }
+        catch (Exception e) when (e is TypeInitializationException or DllNotFoundException or NotSupportedException or BadImageFormatException or EntryPointNotFoundException)
+        {
+            return new NativeLibraryUnavailableException(Explain(e), e);
+        }
+    }
+
+    private static string Explain(Exception e)
+    {
+        string all = string.Join(" | ", Chain(e).Select(x => x.Message));
+        if (all.Contains("libtorch-", StringComparison.OrdinalIgnoreCase) && all.Contains("reference", StringComparison.OrdinalIgnoreCase))
+            return "TorchSharp's native backend is missing from this application: add a libtorch package to the app project " +
+                   "(e.g. <PackageReference Include=\"libtorch-cpu-linux-x64\" Version=\"2.10.0\" />, or libtorch-cpu for every OS).";
+        if (OperatingSystem.IsLinux() && !LibStdCxxHas("GLIBCXX_3.4.32"))
+            return "TorchSharp's native library cannot load because this system's libstdc++ is older than GCC 13's (it lacks GLIBCXX_3.4.32): " +
+                   "on Debian 12 run './build.sh setup' as root, which installs Debian 13's libstdc++6, or use a distribution with GCC 13+ (Ubuntu 24.04, Debian 13, Fedora 39).";
+        return $"TorchSharp's native library could not be loaded ({Chain(e).Last().Message}); check that a libtorch-cpu package matching TorchSharp 0.107 is referenced and that its files are next to the application.";
+    }
+
+    private static IEnumerable<Exception> Chain(Exception e)
+    {
+        for (Exception? x = e; x is not null; x = x.InnerException) yield return x;
+    }
+
+    private static bool LibStdCxxHas(string version)
+    {
+        foreach (var path in new[] { "/lib/x86_64-linux-gnu/libstdc++.so.6", "/usr/lib/x86_64-linux-gnu/libstdc++.so.6", "/usr/lib64/libstdc++.so.6", "/lib/aarch64-linux-gnu/libstdc++.so.6" })
+        {
+            if (!File.Exists(path)) continue;
+            try
+            {
+                var bytes = File.ReadAllBytes(path);
+                return bytes.AsSpan().IndexOf(System.Text.Encoding.ASCII.GetBytes(version)) >= 0;
+            }
+            catch (IOException) { }
+        }
+        return true; // unknown layout: do not blame libstdc++
+    }
+}
