@@ -3,7 +3,7 @@
 #
 #   ./build.sh paper   set up, build, and print the paper-vs-implementation report
 #   ./build.sh test    set up, build, and run every test
-#   ./build.sh setup   only install what is missing (idempotent)
+#   ./build.sh setup   only install what the library needs and is missing (idempotent)
 #
 # Set-up installs only what is missing and says what it does. On Debian 12 it adds Debian 13's
 # libstdc++ (TorchSharp 0.107's native library needs GLIBCXX_3.4.32; see README, "Native library").
@@ -52,6 +52,18 @@ ensure_libstdcxx() {
   fi
 }
 
+# The tests check our PyTorch files against real PyTorch: Debian's python3-torch (PyTorch 1.13).
+ensure_pytorch() {
+  [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import torch' >/dev/null 2>&1 && return 0
+  if command -v apt-get >/dev/null; then
+    say "installing Debian's python3-torch (PyTorch, used by the interop tests; about 90 s)"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-torch >/dev/null
+  else
+    say "the interop tests need PyTorch at /usr/bin/python3 (python3 -m pip install torch); they will fail without it"
+  fi
+}
+
 setup() {
   ensure_dotnet
   ensure_libstdcxx
@@ -62,6 +74,7 @@ case "$cmd" in
   setup) setup ;;
   test)
     setup
+    ensure_pytorch
     dotnet test MobileNeXt.sln -c Release --nologo "$@"
     ;;
   paper)
