@@ -1,0 +1,83 @@
+using SkiaSharp;
+
+namespace MobileNeXt.Training.Data;
+
+/// <summary>Decodes image files and pixel buffers to the one bitmap format the transforms read: opaque RGBA8888.</summary>
+public static class ImageDecoding
+{
+    /// <summary>The file extensions read as images (compared case-insensitively), as torchvision's ImageFolder reads them minus the rarer formats.</summary>
+    public static IReadOnlyList<string> Extensions { get; } = [".jpg", ".jpeg", ".png"];
+
+    /// <summary>Whether <paramref name="path"/> has one of <see cref="Extensions"/>.</summary>
+    public static bool HasImageExtension(string path)
+    {
+        var ext = Path.GetExtension(path);
+        foreach (var e in Extensions)
+            if (string.Equals(ext, e, StringComparison.OrdinalIgnoreCase))
+                return true;
+        return false;
+    }
+
+    /// <summary>
+    /// Decodes <paramref name="path"/> to an opaque RGBA8888 bitmap. Alpha is dropped, not composited, and no
+    /// colour management or EXIF rotation is applied: the pixels PIL's <c>Image.open(p).convert("RGB")</c> gives,
+    /// which is what torchvision's ImageFolder loader feeds its transforms.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">The file is not a decodable image, or is truncated.</exception>
+    public static SKBitmap DecodeRgb(string path)
+    {
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"Image file '{path}' does not exist.", path);
+        using var codec = SKCodec.Create(path, out var createResult);
+        if (codec is null)
+            throw new InvalidDataException($"'{path}' is not a readable image ({createResult}). Delete or replace the file, or skip it with CorruptImagePolicy.Skip.");
+        // Decode as unpremultiplied RGBA into an opaque bitmap's memory (same layout), then force alpha to 255.
+        var decodeInfo = new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul, codec.Info.ColorSpace);
+        var bitmap = new SKBitmap(decodeInfo.WithAlphaType(SKAlphaType.Opaque));
+        var result = bitmap.RowBytes == decodeInfo.RowBytes ? codec.GetPixels(decodeInfo, bitmap.GetPixels()) : SKCodecResult.InternalError;
+        if (result != SKCodecResult.Success)
+        {
+            bitmap.Dispose();
+            throw new InvalidDataException($"'{path}' could not be decoded ({result}; truncated or corrupt). Delete or replace the file, or skip it with CorruptImagePolicy.Skip.");
+        }
+        MakeOpaque(bitmap);
+        return bitmap;
+    }
+
+    /// <summary>An opaque RGBA8888 bitmap from 8-bit greyscale pixels (row-major), each grey value copied to R, G and B.</summary>
+    public static SKBitmap FromGrey(ReadOnlySpan<byte> grey, int width, int height)
+    {
+        if (grey.Length != width * height)
+            throw new ArgumentException($"Expected {width}×{height} = {width * height} grey values, got {grey.Length}.", nameof(grey));
+        var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Opaque));
+        var pixels = bitmap.GetPixelSpan();
+        int rowBytes = bitmap.RowBytes;
+        for (int y = 0; y < height; y++)
+        {
+            var row = pixels.Slice(y * rowBytes, width * 4);
+            for (int x = 0; x < width; x++)
+            {
+                byte v = grey[y * width + x];
+                row[4 * x] = v;
+                row[4 * x + 1] = v;
+                row[4 * x + 2] = v;
+                row[4 * x + 3] = 255;
+            }
+        }
+        return bitmap;
+    }
+
+    /// <summary>Sets alpha to 255, so later resampling never weights colours by alpha.</summary>
+    internal static void MakeOpaque(SKBitmap bitmap)
+    {
+        var pixels = bitmap.GetPixelSpan();
+        int rowBytes = bitmap.RowBytes, width = bitmap.Width;
+        for (int y = 0; y < bitmap.Height; y++)
+        {
+            var row = pixels.Slice(y * rowBytes, width * 4);
+            for (int x = 3; x < row.Length; x += 4)
+                row[x] = 255;
+        }
+    }
+}
