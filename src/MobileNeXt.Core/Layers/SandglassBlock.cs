@@ -15,7 +15,7 @@ namespace MobileNeXt.Layers;
 /// The layers sit in one <c>conv</c> Sequential that includes the ReLU6 modules, so the state_dict keys are the
 /// released code's: <c>conv.0</c>, <c>conv.3</c>, <c>conv.5</c>, <c>conv.8</c> for a four-conv block (architecture.md).
 /// </remarks>
-public sealed class SandglassBlock : nn.Module<Tensor, Tensor>
+public sealed class SandglassBlock : nn.Module<Tensor, Tensor>, IExpansionTap
 {
     private readonly Sequential conv;
     private readonly int expandEnd; // number of leading layers up to and including the expanding pw's ReLU6

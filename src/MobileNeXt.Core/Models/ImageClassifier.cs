@@ -1,43 +1,116 @@
+using MobileNeXt.Layers;
 using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace MobileNeXt.Models;
 
 /// <summary>
 /// What every network of this library answers (the interface of timm's models): features, head, classifier
-/// reset, feature taps. <c>call(x)</c> gives logits for an N×C×H×W batch.
+/// reset, feature taps. <c>call(x)</c> gives logits for an N×C×H×W batch. Subclasses build a <c>features</c>
+/// Sequential; the head (global average pooling, dropout, linear as <c>classifier.1</c>) is common.
 /// </summary>
 public abstract class ImageClassifier : nn.Module<Tensor, Tensor>
 {
     /// <summary>Smallest input side accepted: five stride-2 stages need at least 32 pixels.</summary>
     public const int MinInputSize = 32;
 
+    // Field names are the PyTorch state_dict keys ("features.…", "classifier.1.…").
+    private Sequential features = null!;
+    private AdaptiveAvgPool2d avgpool = null!;
+    private Sequential classifier = null!;
+    private double dropRate;
+    private IReadOnlyList<(int Index, bool Expanded)> tapPoints = [];
+
     /// <summary>Creates the module with its registered name.</summary>
     protected ImageClassifier(string name) : base(name) { }
+
+    /// <summary>
+    /// Sets the backbone and builds the head; then registers every component and applies the released initialisation.
+    /// Call once, last, from the subclass constructor.
+    /// </summary>
+    /// <param name="backbone">The <c>features</c> Sequential.</param>
+    /// <param name="numFeatures">Channels of the backbone's output.</param>
+    /// <param name="numClasses">Classes of the linear classifier (0: none).</param>
+    /// <param name="dropRate">Dropout before the classifier.</param>
+    /// <param name="taps">For strides 8, 16, 32: the index into <paramref name="backbone"/> of the block whose output is the
+    /// tap, or whose expansion is (<c>Expanded</c>, the block implementing <see cref="IExpansionTap"/>).</param>
+    protected void Build(Sequential backbone, int numFeatures, int numClasses, double dropRate, IReadOnlyList<(int Index, bool Expanded)> taps)
+    {
+        features = backbone;
+        avgpool = nn.AdaptiveAvgPool2d(1);
+        NumFeatures = numFeatures;
+        this.dropRate = dropRate;
+        classifier = Head(numClasses);
+        tapPoints = taps;
+        RegisterComponents();
+        ConvLayers.InitializeWeights(this);
+    }
+
+    /// <summary>The backbone, as the PyTorch code's <c>features</c> Sequential.</summary>
+    public Sequential Features => features;
 
     /// <summary>Input channels the stem expects.</summary>
     public abstract int InChannels { get; }
 
     /// <summary>Width of the pooled features fed to the classifier.</summary>
-    public abstract int NumFeatures { get; }
+    public int NumFeatures { get; private set; }
 
     /// <summary>Number of classes the classifier predicts (0 when it has been reset to none).</summary>
-    public abstract int NumClasses { get; }
+    public int NumClasses => classifier[1] is Linear l ? (int)l.out_features : 0;
 
     /// <summary>The feature maps <see cref="ForwardFeatureTaps"/> returns, in order: output strides 8, 16 and 32.</summary>
     public abstract IReadOnlyList<FeatureTap> FeatureTaps { get; }
 
     /// <summary>The backbone: input batch to the last feature map (N×<see cref="NumFeatures"/>×H/32×W/32).</summary>
-    public abstract Tensor ForwardFeatures(Tensor x);
+    public Tensor ForwardFeatures(Tensor x)
+    {
+        ValidateInput(x);
+        return features.call(x);
+    }
 
     /// <summary>Pooling, dropout and classifier. With <paramref name="preLogits"/> it returns the pooled features.</summary>
-    public abstract Tensor ForwardHead(Tensor features, bool preLogits = false);
+    public Tensor ForwardHead(Tensor features, bool preLogits = false)
+    {
+        using var scope = NewDisposeScope();
+        var pooled = avgpool.call(features).flatten(1);
+        return (preLogits ? pooled : classifier.call(pooled)).MoveToOuterDisposeScope();
+    }
 
     /// <summary>The maps of <see cref="FeatureTaps"/> for one batch, in the same order.</summary>
-    public abstract IReadOnlyList<Tensor> ForwardFeatureTaps(Tensor x);
+    public IReadOnlyList<Tensor> ForwardFeatureTaps(Tensor x)
+    {
+        ValidateInput(x);
+        using var scope = NewDisposeScope();
+        var taps = new List<Tensor>();
+        var y = x;
+        for (int i = 0; i < features.Count; i++)
+        {
+            var block = (nn.Module<Tensor, Tensor>)features[i];
+            if (tapPoints.Contains((i, true)))
+            {
+                var (output, expanded) = ((IExpansionTap)block).ForwardWithExpandedTap(y);
+                taps.Add(expanded);
+                y = output;
+                continue;
+            }
+            y = block.call(y);
+            if (tapPoints.Contains((i, false))) taps.Add(y);
+        }
+        return taps.Select(t => t.MoveToOuterDisposeScope()).ToList();
+    }
 
     /// <summary>Replaces the classifier with a new, freshly initialised one for <paramref name="numClasses"/> classes (0 = none: logits become pooled features).</summary>
-    public abstract void ResetClassifier(int numClasses);
+    public void ResetClassifier(int numClasses)
+    {
+        var head = Head(numClasses);
+        ConvLayers.InitializeWeights(head);
+        var old = classifier;
+        classifier = head;
+        _internal_submodules.Remove(nameof(classifier)); // register_module refuses a name that is taken
+        register_module(nameof(classifier), head);
+        old.Dispose();
+    }
 
     /// <inheritdoc />
     public override Tensor forward(Tensor x)
@@ -47,14 +120,11 @@ public abstract class ImageClassifier : nn.Module<Tensor, Tensor>
         return ForwardHead(features).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Swaps a registered child module (e.g. the classifier) and disposes the old one.</summary>
-    protected void ReplaceModule<T>(string name, ref T field, T replacement) where T : nn.Module
+    /// <summary>Dropout, then a linear layer (architecture.md, "Head"); index 1 is the linear layer, as in PyTorch.</summary>
+    private Sequential Head(int numClasses)
     {
-        var old = field;
-        field = replacement;
-        _internal_submodules.Remove(name); // register_module refuses a name that is taken
-        register_module(name, replacement);
-        old.Dispose();
+        if (numClasses < 0) throw new ArgumentOutOfRangeException(nameof(numClasses), numClasses, "numClasses must be 0 (no classifier) or positive.");
+        return nn.Sequential(nn.Dropout(dropRate), numClasses > 0 ? nn.Linear(NumFeatures, numClasses) : nn.Identity());
     }
 
     /// <summary>

@@ -13,11 +13,7 @@ namespace MobileNeXt.Models;
 /// </summary>
 public sealed class MobileNeXtNet : ImageClassifier
 {
-    private readonly Sequential features;
-    private readonly AdaptiveAvgPool2d avgpool;
-    private Sequential classifier;
-    private readonly int tap8Block, tap16Block;
-    private readonly bool tap16Expanded;
+    private readonly IReadOnlyList<FeatureTap> featureTaps;
 
     /// <summary>Builds the network the options describe, with the released initialisation.</summary>
     public MobileNeXtNet(MobileNeXtOptions? options = null) : this(MobileNeXtPlan.Create(options)) { }
@@ -34,31 +30,19 @@ public sealed class MobileNeXtNet : ImageClassifier
             nn.Sequential(ConvLayers.Conv(options.InChannels, plan.StemChannels, 3, stride: 2), ConvLayers.Norm(plan.StemChannels), ConvLayers.Act()),
         };
         layers.AddRange(plan.Blocks.Select(b => new SandglassBlock(b, options.IdentityMultiplier)));
-        features = nn.Sequential(layers);
-        avgpool = nn.AdaptiveAvgPool2d(1);
-        classifier = Head(plan.FeatureChannels, options.NumClasses, options.DropRate);
-        (tap8Block, tap16Block, tap16Expanded) = LocateTaps(plan.Blocks);
-        RegisterComponents();
-        ConvLayers.InitializeWeights(this);
+        var (taps, tapPoints) = LocateTaps(plan);
+        featureTaps = taps;
+        Build(nn.Sequential(layers), plan.FeatureChannels, options.NumClasses, options.DropRate, tapPoints);
     }
 
     /// <summary>The plan this network was built from: options, stem width and every block.</summary>
     public MobileNeXtPlan Plan { get; }
 
     /// <summary>The sandglass blocks in order (<c>features.1</c> … <c>features.20</c>).</summary>
-    public IEnumerable<SandglassBlock> Blocks => features.children().OfType<SandglassBlock>();
-
-    /// <summary>The stem and the blocks, as the released code's <c>features</c> Sequential.</summary>
-    public Sequential Features => features;
+    public IEnumerable<SandglassBlock> Blocks => Features.children().OfType<SandglassBlock>();
 
     /// <inheritdoc />
     public override int InChannels => Plan.Options.InChannels;
-
-    /// <inheritdoc />
-    public override int NumFeatures => Plan.FeatureChannels;
-
-    /// <inheritdoc />
-    public override int NumClasses => classifier[1] is Linear l ? (int)l.out_features : 0;
 
     /// <summary>The identity tensor multiplier α every shortcut currently uses.</summary>
     public double IdentityMultiplier => Blocks.First().IdentityMultiplier;
@@ -73,83 +57,17 @@ public sealed class MobileNeXtNet : ImageClassifier
         foreach (var block in Blocks) block.SetIdentityMultiplier(alpha);
     }
 
-    /// <inheritdoc />
-    public override IReadOnlyList<FeatureTap> FeatureTaps
-    {
-        get
-        {
-            var b16 = Plan.Blocks[tap16Block - 1];
-            return
-            [
-                new($"features.{tap8Block}", 8, Plan.Blocks[tap8Block - 1].OutChannels),
-                tap16Expanded
-                    ? new($"features.{tap16Block}.conv.{(b16.FirstDepthwise ? 7 : 4)}", 16, b16.OutChannels)
-                    : new($"features.{tap16Block}", 16, b16.OutChannels),
-                new($"features.{Plan.Blocks.Count}", 32, Plan.FeatureChannels),
-            ];
-        }
-    }
-
-    /// <inheritdoc />
-    public override Tensor ForwardFeatures(Tensor x)
-    {
-        ValidateInput(x);
-        return features.call(x);
-    }
-
-    /// <inheritdoc />
-    public override Tensor ForwardHead(Tensor features, bool preLogits = false)
-    {
-        using var scope = NewDisposeScope();
-        var pooled = avgpool.call(features).flatten(1);
-        return (preLogits ? pooled : classifier.call(pooled)).MoveToOuterDisposeScope();
-    }
-
-    /// <inheritdoc />
-    public override IReadOnlyList<Tensor> ForwardFeatureTaps(Tensor x)
-    {
-        ValidateInput(x);
-        using var scope = NewDisposeScope();
-        var taps = new List<Tensor>();
-        var y = x;
-        for (int i = 0; i < features.Count; i++)
-        {
-            var module = (nn.Module<Tensor, Tensor>)features[i];
-            if (i == tap16Block && tap16Expanded)
-            {
-                var (output, expanded) = ((SandglassBlock)module).ForwardWithExpandedTap(y);
-                taps.Add(expanded);
-                y = output;
-            }
-            else
-            {
-                y = module.call(y);
-                if (i == tap8Block || (i == tap16Block && !tap16Expanded)) taps.Add(y);
-            }
-        }
-        taps.Add(y);
-        return taps.Select(t => t.MoveToOuterDisposeScope()).ToList();
-    }
-
-    /// <inheritdoc />
-    public override void ResetClassifier(int numClasses)
-    {
-        if (numClasses < 0) throw new ArgumentOutOfRangeException(nameof(numClasses), numClasses, "numClasses must be 0 (no classifier) or positive.");
-        var head = Head(Plan.FeatureChannels, numClasses, Plan.Options.DropRate);
-        ConvLayers.InitializeWeights(head);
-        ReplaceModule(nameof(classifier), ref classifier, head);
-    }
-
-    internal static Sequential Head(int features, int numClasses, double dropRate) =>
-        nn.Sequential(nn.Dropout(dropRate), numClasses > 0 ? nn.Linear(features, numClasses) : nn.Identity());
-
     /// <summary>
-    /// Finds the feature taps from the blocks' strides: the last block at output stride 8, and the last pointwise
-    /// conv at output stride 16 — the expanding pw of the block that goes to stride 32, where SSDLite attaches (Sec. 4.5).
-    /// Indices are into <c>features</c> (block i is <c>features.i</c>).
+    /// Stride 8: the last block at output stride 8 (<c>features.5</c> in Table 2); stride 16: the last pointwise conv at
+    /// stride 16 — the expansion of the block that goes to stride 32 (<c>features.13.conv.4</c>), where SSDLite attaches
+    /// (Sec. 4.5); stride 32: the last block.
     /// </summary>
-    private static (int Tap8, int Tap16, bool Expanded) LocateTaps(IReadOnlyList<BlockSpec> blocks)
+    public override IReadOnlyList<FeatureTap> FeatureTaps => featureTaps;
+
+    /// <summary>Finds the taps from the blocks' strides. Indices are into <c>features</c> (block i is <c>features.i</c>).</summary>
+    private static (List<FeatureTap>, List<(int, bool)>) LocateTaps(MobileNeXtPlan plan)
     {
+        var blocks = plan.Blocks;
         int stride = 2, tap8 = -1, tap16 = -1;
         bool expanded = false;
         for (int i = 0; i < blocks.Count; i++)
@@ -162,6 +80,14 @@ public sealed class MobileNeXtNet : ImageClassifier
         }
         if (stride != 32 || tap8 < 0 || tap16 < 0)
             throw new ArgumentException("The stage table must reach output strides 8, 16 and 32.");
-        return (tap8, tap16, expanded);
+        var b16 = blocks[tap16 - 1];
+        var taps = new List<FeatureTap>
+        {
+            new($"features.{tap8}", 8, blocks[tap8 - 1].OutChannels),
+            // The expanding pw's ReLU6 sits at conv.7 after a first dw (3 layers + 4), else at conv.4.
+            expanded ? new($"features.{tap16}.conv.{(b16.FirstDepthwise ? 7 : 4)}", 16, b16.OutChannels) : new($"features.{tap16}", 16, b16.OutChannels),
+            new($"features.{blocks.Count}", 32, plan.FeatureChannels),
+        };
+        return (taps, [(tap8, false), (tap16, expanded), (blocks.Count, false)]);
     }
 }

@@ -36,19 +36,15 @@ public sealed record MobileNetV2Options
 public sealed class MobileNetV2 : ImageClassifier
 {
     private const int LastChannels = 1280;
-    private readonly Sequential features;
-    private readonly AdaptiveAvgPool2d avgpool;
-    private Sequential classifier;
-    private readonly MobileNetV2Options options;
-    private readonly int lastChannels;
+    private const int Tap8 = 6, Tap16 = 14, Tap32 = 18;
 
     /// <summary>Builds the network with torchvision's initialisation.</summary>
     public MobileNetV2(MobileNetV2Options? options = null) : base(nameof(MobileNetV2))
     {
-        this.options = options ??= new MobileNetV2Options();
+        Options = options ??= new MobileNetV2Options();
         options.Validate();
         int input = ChannelRounding.MakeDivisible(32 * options.Width);
-        lastChannels = ChannelRounding.MakeDivisible(LastChannels * Math.Max(1.0, options.Width));
+        int last = ChannelRounding.MakeDivisible(LastChannels * Math.Max(1.0, options.Width));
         var layers = new List<nn.Module<Tensor, Tensor>> { ConvNormAct(options.InChannels, input, 3, 2) };
         foreach (var stage in StageTables.MobileNetV2)
         {
@@ -59,25 +55,15 @@ public sealed class MobileNetV2 : ImageClassifier
                 input = output;
             }
         }
-        layers.Add(ConvNormAct(input, lastChannels, 1, 1));
-        features = nn.Sequential(layers);
-        avgpool = nn.AdaptiveAvgPool2d(1);
-        classifier = MobileNeXtNet.Head(lastChannels, options.NumClasses, options.DropRate);
-        RegisterComponents();
-        ConvLayers.InitializeWeights(this);
+        layers.Add(ConvNormAct(input, last, 1, 1));
+        Build(nn.Sequential(layers), last, options.NumClasses, options.DropRate, [(Tap8, false), (Tap16, true), (Tap32, false)]);
     }
 
     /// <inheritdoc />
-    public override int InChannels => options.InChannels;
-
-    /// <inheritdoc />
-    public override int NumFeatures => lastChannels;
-
-    /// <inheritdoc />
-    public override int NumClasses => classifier[1] is Linear l ? (int)l.out_features : 0;
+    public override int InChannels => Options.InChannels;
 
     /// <summary>The options the network was built with.</summary>
-    public MobileNetV2Options Options => options;
+    public MobileNetV2Options Options { get; }
 
     /// <summary>
     /// Stride 8: the end of the 32-channel stage (<c>features.6</c>); stride 16: the expansion of the first block that
@@ -86,57 +72,10 @@ public sealed class MobileNetV2 : ImageClassifier
     /// </summary>
     public override IReadOnlyList<FeatureTap> FeatureTaps =>
     [
-        new("features.6", 8, ((InvertedResidual)features[6]).OutChannels),
-        new("features.14.conv.0", 16, ((InvertedResidual)features[14]).HiddenChannels),
-        new("features.18", 32, lastChannels),
+        new($"features.{Tap8}", 8, ((InvertedResidual)Features[Tap8]).OutChannels),
+        new($"features.{Tap16}.conv.0", 16, ((InvertedResidual)Features[Tap16]).HiddenChannels),
+        new($"features.{Tap32}", 32, NumFeatures),
     ];
-
-    /// <inheritdoc />
-    public override Tensor ForwardFeatures(Tensor x)
-    {
-        ValidateInput(x);
-        return features.call(x);
-    }
-
-    /// <inheritdoc />
-    public override Tensor ForwardHead(Tensor features, bool preLogits = false)
-    {
-        using var scope = NewDisposeScope();
-        var pooled = avgpool.call(features).flatten(1);
-        return (preLogits ? pooled : classifier.call(pooled)).MoveToOuterDisposeScope();
-    }
-
-    /// <inheritdoc />
-    public override IReadOnlyList<Tensor> ForwardFeatureTaps(Tensor x)
-    {
-        ValidateInput(x);
-        using var scope = NewDisposeScope();
-        var taps = new List<Tensor>();
-        var y = x;
-        for (int i = 0; i < features.Count; i++)
-        {
-            if (i == 14)
-            {
-                var (output, expanded) = ((InvertedResidual)features[i]).ForwardWithExpandedTap(y);
-                taps.Add(expanded);
-                y = output;
-                continue;
-            }
-            y = ((nn.Module<Tensor, Tensor>)features[i]).call(y);
-            if (i == 6) taps.Add(y);
-        }
-        taps.Add(y);
-        return taps.Select(t => t.MoveToOuterDisposeScope()).ToList();
-    }
-
-    /// <inheritdoc />
-    public override void ResetClassifier(int numClasses)
-    {
-        if (numClasses < 0) throw new ArgumentOutOfRangeException(nameof(numClasses), numClasses, "numClasses must be 0 (no classifier) or positive.");
-        var head = MobileNeXtNet.Head(lastChannels, numClasses, options.DropRate);
-        ConvLayers.InitializeWeights(head);
-        ReplaceModule(nameof(classifier), ref classifier, head);
-    }
 
     /// <summary>torchvision's Conv2dNormActivation: conv (no bias) + BN + ReLU6, keys <c>.0</c>, <c>.1</c>.</summary>
     internal static Sequential ConvNormAct(long input, long output, long kernel, long stride, long groups = 1) =>
@@ -144,7 +83,7 @@ public sealed class MobileNetV2 : ImageClassifier
 }
 
 /// <summary>MobileNetV2's inverted residual block in torchvision's layout (keys <c>conv.0.0</c> … <c>conv.3</c>).</summary>
-public sealed class InvertedResidual : nn.Module<Tensor, Tensor>
+public sealed class InvertedResidual : nn.Module<Tensor, Tensor>, IExpansionTap
 {
     private readonly Sequential conv;
     private readonly bool useShortcut;
@@ -180,7 +119,7 @@ public sealed class InvertedResidual : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>Runs the block and also returns the expansion's output (the SSDLite tap).</summary>
-    internal (Tensor Output, Tensor Expanded) ForwardWithExpandedTap(Tensor x)
+    public (Tensor Output, Tensor Expanded) ForwardWithExpandedTap(Tensor x)
     {
         if (!expands) throw new InvalidOperationException("This block has no expansion layer.");
         using var scope = NewDisposeScope();
