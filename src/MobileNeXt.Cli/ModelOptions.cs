@@ -1,0 +1,115 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Globalization;
+using MobileNeXt.Architecture;
+using MobileNeXt.Models;
+
+namespace MobileNeXt.Cli;
+
+/// <summary>The model argument and the options that shape it, shared by <c>summary</c> and <c>profile</c>.</summary>
+internal sealed class ModelOptions
+{
+    public Argument<string> Model { get; } = new("model")
+    {
+        Description = "Registry name, e.g. mobilenext_100, mobilenext_uniform_050, mobilenetv2_140 (see 'mobilenext models').",
+    };
+
+    public Option<double?> Width { get; } = new("--width")
+    {
+        Description = "Width multiplier overriding the registry's (any positive number).",
+        HelpName = "w",
+        CustomParser = r => ParseNumber(r),
+    };
+
+    public Option<double> IdentityMultiplier { get; } = new("--identity-multiplier", "-a")
+    {
+        Description = "Identity tensor multiplier α in [0, 1] (Sec. 3.3); a fraction such as 1/2 is accepted. MobileNeXt only.",
+        HelpName = "alpha",
+        DefaultValueFactory = _ => 1.0,
+        CustomParser = r => ParseNumber(r) ?? 1.0,
+    };
+
+    public Option<int> InputSize { get; } = new("--input-size")
+    {
+        Description = $"Input side in pixels (at least {ImageClassifier.MinInputSize}).",
+        HelpName = "n",
+        DefaultValueFactory = _ => 224,
+    };
+
+    public Option<int> Classes { get; } = new("--classes")
+    {
+        Description = "Number of classes of the classifier (0 = none).",
+        HelpName = "k",
+        DefaultValueFactory = _ => 1000,
+    };
+
+    public void AddTo(Command command)
+    {
+        command.Add(Model);
+        command.Add(Width);
+        command.Add(IdentityMultiplier);
+        command.Add(InputSize);
+        command.Add(Classes);
+    }
+
+    /// <summary>The registry model, or with <c>--width</c> the same family built at that width.</summary>
+    public ImageClassifier Build(ParseResult result)
+    {
+        string name = result.GetValue(Model)!;
+        var create = new ModelCreateOptions
+        {
+            NumClasses = result.GetValue(Classes),
+            IdentityMultiplier = result.GetValue(IdentityMultiplier),
+        };
+        var card = ModelRegistry.GetCard(name); // validates the name even when --width rebuilds the network
+        if (result.GetValue(Width) is not { } width) return ModelRegistry.Create(name, create);
+
+        // ModelCreateOptions has no width, so the family's own options are built here (reported as a Core gap).
+        return card.Family switch
+        {
+            "MobileNeXt" => new MobileNeXtNet(ToMobileNeXt(width, MobileNeXtVariant.Released, create)),
+            "MobileNeXt (uniform)" => new MobileNeXtNet(ToMobileNeXt(width, MobileNeXtVariant.Uniform, create)),
+            "MobileNetV2" when create.IdentityMultiplier != 1.0 =>
+                throw new ArgumentOutOfRangeException(nameof(create.IdentityMultiplier), create.IdentityMultiplier, "MobileNetV2 has no identity tensor multiplier; leave --identity-multiplier at 1."),
+            "MobileNetV2" => new MobileNetV2(new MobileNetV2Options { Width = width, NumClasses = create.NumClasses, DropRate = create.DropRate, InChannels = create.InChannels }),
+            _ => throw new ArgumentException($"--width is not supported for the {card.Family} family."),
+        };
+    }
+
+    /// <summary>A label for the built network, e.g. <c>mobilenext_100 (width 0.8, α 0.5)</c>.</summary>
+    public string Describe(ParseResult result)
+    {
+        var parts = new List<string>();
+        if (result.GetValue(Width) is { } w) parts.Add($"width {Format.Number(w)}");
+        double alpha = result.GetValue(IdentityMultiplier);
+        if (alpha != 1.0) parts.Add($"α {Format.Number(alpha)}");
+        int classes = result.GetValue(Classes);
+        if (classes != 1000) parts.Add($"{classes} classes");
+        parts.Add($"{result.GetValue(InputSize)}² input");
+        return $"{result.GetValue(Model)} ({string.Join(", ", parts)})";
+    }
+
+    private static MobileNeXtOptions ToMobileNeXt(double width, MobileNeXtVariant variant, ModelCreateOptions o) => new()
+    {
+        Width = width,
+        Variant = variant,
+        NumClasses = o.NumClasses,
+        IdentityMultiplier = o.IdentityMultiplier,
+        DropRate = o.DropRate,
+        InChannels = o.InChannels,
+    };
+
+    /// <summary>A decimal number or a fraction <c>p/q</c>.</summary>
+    private static double? ParseNumber(ArgumentResult result)
+    {
+        string token = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
+        const NumberStyles style = NumberStyles.Float;
+        var inv = CultureInfo.InvariantCulture;
+        int slash = token.IndexOf('/');
+        if (slash < 0 && double.TryParse(token, style, inv, out double value)) return value;
+        if (slash > 0 && double.TryParse(token[..slash], style, inv, out double p) && double.TryParse(token[(slash + 1)..], style, inv, out double q) && q != 0)
+            return p / q;
+        result.AddError($"Cannot parse '{token}' as a number for {((OptionResult)result.Parent!).Option.Name}; use e.g. 0.5 or 1/2.");
+        return null;
+    }
+}

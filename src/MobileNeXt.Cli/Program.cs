@@ -1,0 +1,69 @@
+using System.CommandLine;
+using System.Reflection;
+using MobileNeXt;
+using MobileNeXt.Cli;
+using Spectre.Console;
+
+// Without a terminal (CI, pipes) Spectre.Console falls back to 80 columns, which squeezes the wide tables into
+// wrapped cells; give redirected output a fixed, generous width instead.
+if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 160;
+
+var root = new RootCommand("List, summarise and profile MobileNeXt models, and compare them with the paper's tables.")
+{
+    ModelsCommand.Create(),
+    SummaryCommand.Create(),
+    ProfileCommand.Create(),
+    PaperCommand.Create(),
+};
+
+var parsed = root.Parse(args);
+if (parsed.Errors.Count > 0)
+{
+    var command = parsed.CommandResult.Command;
+    string help = $"Run 'mobilenext{(command == root ? "" : " " + command.Name)} --help' for usage.";
+    for (int i = 0; i < parsed.Errors.Count; i++)
+        Console.Error.WriteLine($"error: {parsed.Errors[i].Message}{(i == parsed.Errors.Count - 1 ? " " + help : "")}");
+    return 2;
+}
+
+try
+{
+    return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+}
+catch (Exception e) when (Unwrap(e) is { } known)
+{
+    Console.Out.Flush();
+    Console.Error.WriteLine($"error: {ErrorText(known)}");
+    return 1;
+}
+
+// The exceptions the library documents for bad input or a missing backend; anything else is a bug and keeps its trace.
+static Exception? Unwrap(Exception e)
+{
+    for (Exception? x = e; x is not null; x = x.InnerException)
+    {
+        if (x is NativeLibraryUnavailableException or KeyNotFoundException or ArgumentException
+            or FileNotFoundException or InvalidDataException)
+            return x;
+        if (x is not (TargetInvocationException or TypeInitializationException or AggregateException)) return null;
+    }
+    return null;
+}
+
+// ArgumentException appends " (Parameter 'x')" and ArgumentOutOfRangeException a second line "Actual value was …";
+// the library's messages already name the value, so print the sentence alone.
+static string ErrorText(Exception e)
+{
+    string message = e.Message;
+    if (e is ArgumentOutOfRangeException)
+    {
+        int newline = message.IndexOf('\n');
+        if (newline >= 0) message = message[..newline].TrimEnd('\r');
+    }
+    if (e is ArgumentException { ParamName: { } name })
+    {
+        string suffix = $" (Parameter '{name}')";
+        if (message.EndsWith(suffix, StringComparison.Ordinal)) message = message[..^suffix.Length];
+    }
+    return message;
+}
