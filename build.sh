@@ -75,7 +75,10 @@ case "$cmd" in
   test)
     setup
     ensure_pytorch
-    dotnet test MobileNeXt.sln -c Release --nologo "$@"
+    dotnet build MobileNeXt.sln -c Release --nologo -v quiet
+    # One clear sentence, before any test, if the native library cannot load.
+    dotnet src/MobileNeXt.Cli/bin/Release/net10.0/mobilenext.dll doctor
+    dotnet test MobileNeXt.sln -c Release --nologo --no-build "$@"
     ;;
   paper)
     setup

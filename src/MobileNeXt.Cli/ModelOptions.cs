@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
-using MobileNeXt.Architecture;
 using MobileNeXt.Models;
 
 namespace MobileNeXt.Cli;
@@ -61,19 +60,7 @@ internal sealed class ModelOptions
             NumClasses = result.GetValue(Classes),
             IdentityMultiplier = result.GetValue(IdentityMultiplier),
         };
-        var card = ModelRegistry.GetCard(name); // validates the name even when --width rebuilds the network
-        if (result.GetValue(Width) is not { } width) return ModelRegistry.Create(name, create);
-
-        // ModelCreateOptions has no width, so the family's own options are built here (reported as a Core gap).
-        return card.Family switch
-        {
-            "MobileNeXt" => new MobileNeXtNet(ToMobileNeXt(width, MobileNeXtVariant.Released, create)),
-            "MobileNeXt (uniform)" => new MobileNeXtNet(ToMobileNeXt(width, MobileNeXtVariant.Uniform, create)),
-            "MobileNetV2" when create.IdentityMultiplier != 1.0 =>
-                throw new ArgumentOutOfRangeException(nameof(create.IdentityMultiplier), create.IdentityMultiplier, "MobileNetV2 has no identity tensor multiplier; leave --identity-multiplier at 1."),
-            "MobileNetV2" => new MobileNetV2(new MobileNetV2Options { Width = width, NumClasses = create.NumClasses, DropRate = create.DropRate, InChannels = create.InChannels }),
-            _ => throw new ArgumentException($"--width is not supported for the {card.Family} family."),
-        };
+        return ModelRegistry.Create(name, create with { Width = result.GetValue(Width) });
     }
 
     /// <summary>A label for the built network, e.g. <c>mobilenext_100 (width 0.8, α 0.5)</c>.</summary>
@@ -88,16 +75,6 @@ internal sealed class ModelOptions
         parts.Add($"{result.GetValue(InputSize)}² input");
         return $"{result.GetValue(Model)} ({string.Join(", ", parts)})";
     }
-
-    private static MobileNeXtOptions ToMobileNeXt(double width, MobileNeXtVariant variant, ModelCreateOptions o) => new()
-    {
-        Width = width,
-        Variant = variant,
-        NumClasses = o.NumClasses,
-        IdentityMultiplier = o.IdentityMultiplier,
-        DropRate = o.DropRate,
-        InChannels = o.InChannels,
-    };
 
     /// <summary>A decimal number or a fraction <c>p/q</c>.</summary>
     private static double? ParseNumber(ArgumentResult result)

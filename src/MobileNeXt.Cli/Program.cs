@@ -14,6 +14,7 @@ var root = new RootCommand("List, summarise and profile MobileNeXt models, and c
     SummaryCommand.Create(),
     ProfileCommand.Create(),
     PaperCommand.Create(),
+    DoctorCommand.Create(),
 };
 
 var parsed = root.Parse(args);

@@ -72,7 +72,7 @@ public static class ModelRegistry
         var entries = new List<(ModelCard, Func<ModelCreateOptions, ImageClassifier>)>();
         foreach (double w in PaperWidths)
         {
-            Func<ModelCreateOptions, ImageClassifier> released = o => new MobileNeXtNet(MobileNeXt(w, MobileNeXtVariant.Released, o));
+            Func<ModelCreateOptions, ImageClassifier> released = o => new MobileNeXtNet(MobileNeXt(o.Width ?? w, MobileNeXtVariant.Released, o));
             entries.Add((new ModelCard($"mobilenext_{WidthSuffix(w)}", "MobileNeXt", w,
                 $"MobileNeXt-{w:0.00}, the released network (state_dict-compatible with the authors' PyTorch code)",
                 PaperMobileNeXt[w], "Zhou et al., ECCV 2020, Table 2; the authors' released code (architecture.md)",
@@ -80,7 +80,7 @@ public static class ModelRegistry
         }
         foreach (double w in PaperWidths)
         {
-            Func<ModelCreateOptions, ImageClassifier> uniform = o => new MobileNeXtNet(MobileNeXt(w, MobileNeXtVariant.Uniform, o));
+            Func<ModelCreateOptions, ImageClassifier> uniform = o => new MobileNeXtNet(MobileNeXt(o.Width ?? w, MobileNeXtVariant.Uniform, o));
             entries.Add((new ModelCard($"mobilenext_uniform_{WidthSuffix(w)}", "MobileNeXt (uniform)", w,
                 $"MobileNeXt-{w:0.00} with the paper's Table 1 block at every position (not the released layout)",
                 null, "Zhou et al., ECCV 2020, Tables 1 and 2", () => uniform(new ModelCreateOptions())), uniform));
@@ -91,7 +91,7 @@ public static class ModelRegistry
             {
                 if (o.IdentityMultiplier != 1.0)
                     throw new ArgumentOutOfRangeException(nameof(o.IdentityMultiplier), o.IdentityMultiplier, "MobileNetV2 has no identity tensor multiplier; leave it at 1.");
-                return new MobileNetV2(new MobileNetV2Options { Width = w, NumClasses = o.NumClasses, DropRate = o.DropRate, InChannels = o.InChannels });
+                return new MobileNetV2(new MobileNetV2Options { Width = o.Width ?? w, NumClasses = o.NumClasses, DropRate = o.DropRate, InChannels = o.InChannels });
             };
             entries.Add((new ModelCard($"mobilenetv2_{WidthSuffix(w)}", "MobileNetV2", w,
                 $"MobileNetV2-{w:0.00} in torchvision's layout, the paper's baseline",
