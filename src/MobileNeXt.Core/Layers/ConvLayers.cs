@@ -7,12 +7,16 @@ namespace MobileNeXt.Layers;
 /// <summary>The conv, norm and activation layers both networks are made of, with PyTorch's defaults spelled out.</summary>
 internal static class ConvLayers
 {
-    /// <summary>A bias-free k×k conv with "same" padding. <paramref name="groups"/> = channels makes it depthwise.</summary>
-    public static Conv2d Conv(long input, long output, long kernel, long stride = 1, long groups = 1) =>
-        nn.Conv2d(input, output, kernel, stride: stride, padding: kernel / 2, groups: groups, bias: false);
+    /// <summary>
+    /// A k×k conv with "same" padding. <paramref name="groups"/> = channels makes it depthwise. Bias-free, as every conv
+    /// followed by BatchNorm; a fused network's convs carry the folded BatchNorm as their bias.
+    /// </summary>
+    public static Conv2d Conv(long input, long output, long kernel, long stride = 1, long groups = 1, bool fused = false) =>
+        nn.Conv2d(input, output, kernel, stride: stride, padding: kernel / 2, groups: groups, bias: fused);
 
-    /// <summary>BatchNorm2d with PyTorch's eps 1e-5 and momentum 0.1 (architecture.md).</summary>
-    public static BatchNorm2d Norm(long channels) => nn.BatchNorm2d(channels, eps: 1e-5, momentum: 0.1);
+    /// <summary>BatchNorm2d with PyTorch's eps 1e-5 and momentum 0.1 (architecture.md); in a fused network, an Identity placeholder.</summary>
+    public static nn.Module<Tensor, Tensor> Norm(long channels, bool fused = false) =>
+        fused ? nn.Identity() : nn.BatchNorm2d(channels, eps: 1e-5, momentum: 0.1);
 
     /// <summary>ReLU6, in place as in the released code (the preceding BatchNorm's output is not needed by autograd).</summary>
     public static ReLU6 Act() => nn.ReLU6(inplace: true);

@@ -23,7 +23,10 @@ public sealed class SandglassBlock : nn.Module<Tensor, Tensor>, IExpansionTap
     /// <summary>Builds the block <paramref name="spec"/> describes.</summary>
     /// <param name="spec">Widths, stride, which depthwise convs and whether a shortcut.</param>
     /// <param name="identityMultiplier">α in [0, 1]; used only when the block has a shortcut.</param>
-    public SandglassBlock(BlockSpec spec, double identityMultiplier = 1.0) : base(nameof(SandglassBlock))
+    public SandglassBlock(BlockSpec spec, double identityMultiplier = 1.0) : this(spec, identityMultiplier, fused: false) { }
+
+    /// <summary>Builds the block; with <paramref name="fused"/> its convs have biases and its norms are identities.</summary>
+    internal SandglassBlock(BlockSpec spec, double identityMultiplier, bool fused) : base(nameof(SandglassBlock))
     {
         ArgumentNullException.ThrowIfNull(spec);
         IdentityShortcutValidation.Validate(identityMultiplier);
@@ -37,20 +40,20 @@ public sealed class SandglassBlock : nn.Module<Tensor, Tensor>, IExpansionTap
         var layers = new List<nn.Module<Tensor, Tensor>>();
         if (spec.FirstDepthwise)
         {
-            layers.Add(ConvLayers.Conv(spec.InChannels, spec.InChannels, 3, groups: spec.InChannels)); // dw
-            layers.Add(ConvLayers.Norm(spec.InChannels));
+            layers.Add(ConvLayers.Conv(spec.InChannels, spec.InChannels, 3, groups: spec.InChannels, fused: fused)); // dw
+            layers.Add(ConvLayers.Norm(spec.InChannels, fused));
             layers.Add(ConvLayers.Act());
         }
-        layers.Add(ConvLayers.Conv(spec.InChannels, spec.HiddenChannels, 1)); // pw reduce, linear
-        layers.Add(ConvLayers.Norm(spec.HiddenChannels));
-        layers.Add(ConvLayers.Conv(spec.HiddenChannels, spec.OutChannels, 1)); // pw expand
-        layers.Add(ConvLayers.Norm(spec.OutChannels));
+        layers.Add(ConvLayers.Conv(spec.InChannels, spec.HiddenChannels, 1, fused: fused)); // pw reduce, linear
+        layers.Add(ConvLayers.Norm(spec.HiddenChannels, fused));
+        layers.Add(ConvLayers.Conv(spec.HiddenChannels, spec.OutChannels, 1, fused: fused)); // pw expand
+        layers.Add(ConvLayers.Norm(spec.OutChannels, fused));
         layers.Add(ConvLayers.Act());
         expandEnd = layers.Count;
         if (spec.LastDepthwise)
         {
-            layers.Add(ConvLayers.Conv(spec.OutChannels, spec.OutChannels, 3, spec.Stride, groups: spec.OutChannels)); // dw, linear, stride s
-            layers.Add(ConvLayers.Norm(spec.OutChannels));
+            layers.Add(ConvLayers.Conv(spec.OutChannels, spec.OutChannels, 3, spec.Stride, groups: spec.OutChannels, fused: fused)); // dw, linear, stride s
+            layers.Add(ConvLayers.Norm(spec.OutChannels, fused));
         }
         conv = nn.Sequential(layers);
         RegisterComponents();

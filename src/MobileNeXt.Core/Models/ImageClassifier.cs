@@ -23,7 +23,29 @@ public abstract class ImageClassifier : nn.Module<Tensor, Tensor>
     private IReadOnlyList<(int Index, bool Expanded)> tapPoints = [];
 
     /// <summary>Creates the module with its registered name.</summary>
-    protected ImageClassifier(string name) : base(name) { }
+    /// <param name="name">The module's name.</param>
+    /// <param name="fused">Whether this is a fused copy (convs with bias, no BatchNorm); see <see cref="Fuse"/>.</param>
+    protected ImageClassifier(string name, bool fused = false) : base(name) => IsFused = fused;
+
+    /// <summary>Whether BatchNorm has been folded into the convs (a copy made by <see cref="Fuse"/>).</summary>
+    public bool IsFused { get; }
+
+    /// <summary>
+    /// An eval-mode copy for inference with every BatchNorm folded into the conv before it
+    /// (<c>w' = w·γ/√(σ²+ε)</c>, <c>b' = β − μ·γ/√(σ²+ε)</c>): same outputs, fewer operations, no BatchNorm left.
+    /// The copy's state_dict has conv biases and no BatchNorm entries. This model is left unchanged.
+    /// </summary>
+    public ImageClassifier Fuse()
+    {
+        if (IsFused) throw new InvalidOperationException("This model is already fused.");
+        var shell = CreateFusedShell();
+        BatchNormFolding.FoldInto(this, shell);
+        shell.eval();
+        return shell;
+    }
+
+    /// <summary>The same architecture built with biased convs and identity norms, to receive folded weights.</summary>
+    protected abstract ImageClassifier CreateFusedShell();
 
     /// <summary>
     /// Sets the backbone and builds the head; then registers every component and applies the released initialisation.

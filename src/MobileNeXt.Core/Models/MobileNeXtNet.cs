@@ -19,7 +19,9 @@ public sealed class MobileNeXtNet : ImageClassifier
     public MobileNeXtNet(MobileNeXtOptions? options = null) : this(MobileNeXtPlan.Create(options)) { }
 
     /// <summary>Builds the network of a plan (see <see cref="MobileNeXtPlan.Create(MobileNeXtOptions?)"/>).</summary>
-    public MobileNeXtNet(MobileNeXtPlan plan) : base(nameof(MobileNeXtNet))
+    public MobileNeXtNet(MobileNeXtPlan plan) : this(plan, fused: false) { }
+
+    private MobileNeXtNet(MobileNeXtPlan plan, bool fused) : base(nameof(MobileNeXtNet), fused)
     {
         ArgumentNullException.ThrowIfNull(plan);
         Plan = plan;
@@ -27,12 +29,21 @@ public sealed class MobileNeXtNet : ImageClassifier
         var layers = new List<nn.Module<Tensor, Tensor>>
         {
             // stem: conv 3×3 stride 2 + BN + ReLU6 (Table 2, row 1)
-            nn.Sequential(ConvLayers.Conv(options.InChannels, plan.StemChannels, 3, stride: 2), ConvLayers.Norm(plan.StemChannels), ConvLayers.Act()),
+            nn.Sequential(ConvLayers.Conv(options.InChannels, plan.StemChannels, 3, stride: 2, fused: fused), ConvLayers.Norm(plan.StemChannels, fused), ConvLayers.Act()),
         };
-        layers.AddRange(plan.Blocks.Select(b => new SandglassBlock(b, options.IdentityMultiplier)));
+        layers.AddRange(plan.Blocks.Select(b => new SandglassBlock(b, options.IdentityMultiplier, fused)));
         var (taps, tapPoints) = LocateTaps(plan);
         featureTaps = taps;
         Build(nn.Sequential(layers), plan.FeatureChannels, options.NumClasses, options.DropRate, tapPoints);
+    }
+
+    /// <inheritdoc />
+    protected override ImageClassifier CreateFusedShell()
+    {
+        var shell = new MobileNeXtNet(Plan, fused: true);
+        shell.SetIdentityMultiplier(IdentityMultiplier);
+        if (shell.NumClasses != NumClasses) shell.ResetClassifier(NumClasses);
+        return shell;
     }
 
     /// <summary>The plan this network was built from: options, stem width and every block.</summary>

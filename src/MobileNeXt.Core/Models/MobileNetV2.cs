@@ -39,23 +39,25 @@ public sealed class MobileNetV2 : ImageClassifier
     private const int Tap8 = 6, Tap16 = 14, Tap32 = 18;
 
     /// <summary>Builds the network with torchvision's initialisation.</summary>
-    public MobileNetV2(MobileNetV2Options? options = null) : base(nameof(MobileNetV2))
+    public MobileNetV2(MobileNetV2Options? options = null) : this(options, fused: false) { }
+
+    private MobileNetV2(MobileNetV2Options? options, bool fused) : base(nameof(MobileNetV2), fused)
     {
         Options = options ??= new MobileNetV2Options();
         options.Validate();
         int input = ChannelRounding.MakeDivisible(32 * options.Width);
         int last = ChannelRounding.MakeDivisible(LastChannels * Math.Max(1.0, options.Width));
-        var layers = new List<nn.Module<Tensor, Tensor>> { ConvNormAct(options.InChannels, input, 3, 2) };
+        var layers = new List<nn.Module<Tensor, Tensor>> { ConvNormAct(options.InChannels, input, 3, 2, fused: fused) };
         foreach (var stage in StageTables.MobileNetV2)
         {
             int output = ChannelRounding.MakeDivisible(stage.Channels * options.Width);
             for (int i = 0; i < stage.Repeats; i++)
             {
-                layers.Add(new InvertedResidual(input, output, i == 0 ? stage.Stride : 1, stage.ReductionRatio));
+                layers.Add(new InvertedResidual(input, output, i == 0 ? stage.Stride : 1, stage.ReductionRatio, fused));
                 input = output;
             }
         }
-        layers.Add(ConvNormAct(input, last, 1, 1));
+        layers.Add(ConvNormAct(input, last, 1, 1, fused: fused));
         Build(nn.Sequential(layers), last, options.NumClasses, options.DropRate, [(Tap8, false), (Tap16, true), (Tap32, false)]);
     }
 
@@ -78,8 +80,11 @@ public sealed class MobileNetV2 : ImageClassifier
     ];
 
     /// <summary>torchvision's Conv2dNormActivation: conv (no bias) + BN + ReLU6, keys <c>.0</c>, <c>.1</c>.</summary>
-    internal static Sequential ConvNormAct(long input, long output, long kernel, long stride, long groups = 1) =>
-        nn.Sequential(ConvLayers.Conv(input, output, kernel, stride, groups), ConvLayers.Norm(output), ConvLayers.Act());
+    internal static Sequential ConvNormAct(long input, long output, long kernel, long stride, long groups = 1, bool fused = false) =>
+        nn.Sequential(ConvLayers.Conv(input, output, kernel, stride, groups, fused), ConvLayers.Norm(output, fused), ConvLayers.Act());
+
+    /// <inheritdoc />
+    protected override ImageClassifier CreateFusedShell() => new MobileNetV2(Options with { NumClasses = NumClasses }, fused: true);
 }
 
 /// <summary>MobileNetV2's inverted residual block in torchvision's layout (keys <c>conv.0.0</c> … <c>conv.3</c>).</summary>
@@ -90,17 +95,19 @@ public sealed class InvertedResidual : nn.Module<Tensor, Tensor>, IExpansionTap
     private readonly bool expands;
 
     /// <summary>Builds the block: [pw expand + BN + ReLU6] → dw 3×3 stride s + BN + ReLU6 → pw linear + BN.</summary>
-    public InvertedResidual(int input, int output, int stride, int expandRatio) : base(nameof(InvertedResidual))
+    public InvertedResidual(int input, int output, int stride, int expandRatio) : this(input, output, stride, expandRatio, fused: false) { }
+
+    internal InvertedResidual(int input, int output, int stride, int expandRatio, bool fused) : base(nameof(InvertedResidual))
     {
         OutChannels = output;
         HiddenChannels = (int)Math.Round((double)input * expandRatio, MidpointRounding.ToEven);
         useShortcut = stride == 1 && input == output;
         expands = expandRatio != 1;
         var layers = new List<nn.Module<Tensor, Tensor>>();
-        if (expands) layers.Add(MobileNetV2.ConvNormAct(input, HiddenChannels, 1, 1)); // pw expand
-        layers.Add(MobileNetV2.ConvNormAct(HiddenChannels, HiddenChannels, 3, stride, groups: HiddenChannels)); // dw
-        layers.Add(ConvLayers.Conv(HiddenChannels, output, 1)); // pw project, linear
-        layers.Add(ConvLayers.Norm(output));
+        if (expands) layers.Add(MobileNetV2.ConvNormAct(input, HiddenChannels, 1, 1, fused: fused)); // pw expand
+        layers.Add(MobileNetV2.ConvNormAct(HiddenChannels, HiddenChannels, 3, stride, groups: HiddenChannels, fused: fused)); // dw
+        layers.Add(ConvLayers.Conv(HiddenChannels, output, 1, fused: fused)); // pw project, linear
+        layers.Add(ConvLayers.Norm(output, fused));
         conv = nn.Sequential(layers);
         RegisterComponents();
     }
