@@ -86,6 +86,7 @@ public sealed class EvalPreprocessing : ISampleTransform
     /// <summary>Preprocesses one image into a 1×3×CropSize×CropSize float32 tensor (a batch of one), ready for a model.</summary>
     public Tensor ToTensor(SKBitmap image)
     {
+        TorchRuntime.EnsureAvailable();
         var data = new float[3 * CropSize * CropSize];
         Apply(image, data);
         return tensor(data, [1, 3, CropSize, CropSize]);
@@ -104,6 +105,7 @@ public sealed class EvalPreprocessing : ISampleTransform
         ArgumentNullException.ThrowIfNull(images);
         if (images.Count == 0)
             throw new ArgumentException("Pass at least one image.", nameof(images));
+        TorchRuntime.EnsureAvailable();
         int per = 3 * CropSize * CropSize;
         var data = new float[images.Count * per];
         for (int i = 0; i < images.Count; i++)

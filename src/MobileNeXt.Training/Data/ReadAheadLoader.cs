@@ -67,6 +67,7 @@ public sealed class ReadAheadLoader
     /// </summary>
     public IEnumerable<ImageBatch> ReadEpoch(int epoch, CancellationToken cancellationToken = default)
     {
+        TorchRuntime.EnsureAvailable(); // a one-sentence cause and fix instead of a TypeInitializationException from a worker
         var shard = _sampler.ShardIndices(epoch);
         int workers = Math.Min(Options.Workers, BatchesPerEpoch);
         int h = _transform.OutputHeight, w = _transform.OutputWidth;
