@@ -133,18 +133,20 @@ public class ReadAheadLoaderTests
     }
 
     [Fact]
-    public async Task Should_read_ahead_no_more_than_each_workers_channel_and_current_batch()
+    public async Task Should_read_ahead_exactly_each_workers_channel_and_current_batch_then_wait()
     {
-        // Bound from the design: besides the batch the consumer holds, each of W workers holds at most
-        // PrefetchPerWorker finished batches plus the one it is building: samples ≤ B·(1 + W·(P + 1)) = 4·(1 + 2·2) = 20.
+        // From the design: while the consumer holds batch 0, each of W = 2 workers fills its channel
+        // (P = 1 batch) and builds one more, then blocks: 4 · (1 + 2 · (1 + 1)) = 20 samples of the 60, and no more.
         var dataset = new FlakyDataset(Shapes, skip: [], fail: []);
         var loader = new ReadAheadLoader(dataset, Augment, new EpochSampler(60),
             new ReadAheadLoaderOptions { BatchSize = 4, Workers = 2, PrefetchPerWorker = 1 });
         using var enumerator = loader.ReadEpoch(0).GetEnumerator();
         enumerator.MoveNext().Should().BeTrue();
         enumerator.Current.Dispose();
-        await Task.Delay(500); // time for the workers to fill their channels (each sample takes ~1 ms)
-        dataset.Loads.Should().BeGreaterThan(4).And.BeLessThanOrEqualTo(20);
+        for (int waited = 0; dataset.Loads < 20 && waited < 10_000; waited += 20)
+            await Task.Delay(20);
+        await Task.Delay(300); // a worker that did not block would go on loading here
+        dataset.Loads.Should().Be(20);
     }
 
     /// <summary>Wraps a dataset: skips some indices (returns null), throws on others, counts loads.</summary>
