@@ -3,6 +3,7 @@
 #
 #   ./build.sh paper   set up, build, and print the paper-vs-implementation report
 #   ./build.sh test    set up, build, and run every test
+#   ./build.sh packages  pack the NuGet packages into artifacts/packages and run a consumer app against them
 #   ./build.sh setup   only install what the library needs and is missing (idempotent)
 #
 # Set-up installs only what is missing and says what it does. On Debian 12 it adds Debian 13's
@@ -80,9 +81,18 @@ case "$cmd" in
     dotnet src/MobileNeXt.Cli/bin/Release/net10.0/mobilenext.dll doctor
     dotnet test MobileNeXt.sln -c Release --nologo --no-build "$@"
     ;;
+  packages)
+    setup
+    # A version of its own for every run, so the consumer restores this build and not a cached one.
+    version="0.1.0-local.$(date +%Y%m%d%H%M%S)"
+    rm -rf artifacts/packages
+    dotnet pack MobileNeXt.sln -c Release --nologo -v quiet -o artifacts/packages -p:Version="$version"
+    ls artifacts/packages
+    dotnet run --project samples/ConsumerApp -c Release -p:MobileNeXtVersion="$version"
+    ;;
   paper)
     setup
     dotnet run --project src/MobileNeXt.Cli -c Release -- paper "$@"
     ;;
-  *) say "unknown command '$cmd'; use: setup | test | paper"; exit 2 ;;
+  *) say "unknown command '$cmd'; use: setup | test | paper | packages"; exit 2 ;;
 esac
