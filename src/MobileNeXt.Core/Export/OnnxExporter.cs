@@ -1,0 +1,205 @@
+using Google.Protobuf;
+using MobileNeXt.Interop;
+using MobileNeXt.Layers;
+using MobileNeXt.Models;
+using Onnx;
+using TorchSharp;
+using TorchSharp.Modules;
+using static MobileNeXt.Export.OnnxGraphBuilder;
+using static TorchSharp.torch;
+
+namespace MobileNeXt.Export;
+
+/// <summary>
+/// Writes an <see cref="ImageClassifier"/> (every registry model, at any α) as an ONNX model for inference runtimes:
+/// opset <see cref="Opset"/>, IR version <see cref="IrVersion"/>, one float32 input <see cref="InputName"/> of shape
+/// [batch, C, H, W] with a dynamic batch dimension, and one output <see cref="OutputName"/> of shape [batch, classes]
+/// (the pooled features when the model has no classifier).
+/// </summary>
+/// <remarks>
+/// BatchNorm is folded into the convs first (<see cref="ImageClassifier.Fuse"/>). The graph is written by walking the
+/// module tree in execution order, not by tracing, with standard operators only: <c>Conv</c> (weights and biases as
+/// initializers named by their state_dict keys), ReLU6 as <c>Clip(0, 6)</c>, the sandglass shortcut of Eq. 4 as
+/// <c>Add</c> (α = 1) or <c>Slice</c> + <c>Add</c> + <c>Concat</c> (0 &lt; ⌊αC⌋ &lt; C), and the head as
+/// <c>GlobalAveragePool</c> → <c>Flatten</c> → <c>Gemm</c>. Dropout is omitted, as at inference.
+/// </remarks>
+public static class OnnxExporter
+{
+    /// <summary>The operator set of the default domain the graph uses (Clip takes its bounds as inputs from opset 11).</summary>
+    public const int Opset = 17;
+
+    /// <summary>The ONNX IR version written, the one that goes with opset 17.</summary>
+    public const long IrVersion = 8;
+
+    /// <summary>The producer name recorded in the file.</summary>
+    public const string ProducerName = "MobileNeXt.Core";
+
+    /// <summary>Name of the graph's input, float32 [batch, C, H, W].</summary>
+    public const string InputName = "input";
+
+    /// <summary>Name of the graph's output, float32 [batch, classes].</summary>
+    public const string OutputName = "logits";
+
+    /// <summary>The symbolic name of the dynamic batch dimension of input and output.</summary>
+    public const string BatchDimension = "batch";
+
+    /// <summary>Exports <paramref name="model"/> to the file <paramref name="path"/>, replacing it atomically (never a half-written file).</summary>
+    /// <param name="model">The model; left unchanged (a fused copy is exported and disposed).</param>
+    /// <param name="path">The <c>.onnx</c> file to write; its folder must exist.</param>
+    /// <param name="options">Input size; null for the defaults.</param>
+    /// <exception cref="DirectoryNotFoundException">The folder of <paramref name="path"/> does not exist.</exception>
+    /// <exception cref="UnauthorizedAccessException">The folder cannot be written to.</exception>
+    /// <exception cref="NotSupportedException">The model contains a module the exporter does not know (named in the message).</exception>
+    public static void Export(ImageClassifier model, string path, OnnxExportOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        options ??= new OnnxExportOptions();
+        options.Validate();
+        AtomicFile.Write(path, stream => Export(model, stream, options));
+    }
+
+    /// <summary>Exports <paramref name="model"/> as a serialized ONNX <c>ModelProto</c> to <paramref name="stream"/>.</summary>
+    /// <param name="model">The model; left unchanged (a fused copy is exported and disposed).</param>
+    /// <param name="stream">A writable stream; it is not closed.</param>
+    /// <param name="options">Input size; null for the defaults.</param>
+    /// <exception cref="NotSupportedException">The model contains a module the exporter does not know (named in the message).</exception>
+    public static void Export(ImageClassifier model, Stream stream, OnnxExportOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(stream);
+        if (!stream.CanWrite) throw new ArgumentException("The stream is not writable.", nameof(stream));
+        BuildModel(model, options).WriteTo(stream);
+    }
+
+    /// <summary>The ONNX model of <paramref name="model"/>, in memory.</summary>
+    internal static ModelProto BuildModel(ImageClassifier model, OnnxExportOptions? options)
+    {
+        options ??= new OnnxExportOptions();
+        options.Validate();
+        var fused = model.IsFused ? null : model.Fuse();
+        try
+        {
+            return BuildModel(fused ?? model, options.InputSize);
+        }
+        finally
+        {
+            fused?.Dispose();
+        }
+    }
+
+    private static ModelProto BuildModel(ImageClassifier model, int inputSize)
+    {
+        var g = new OnnxGraphBuilder();
+        g.Graph.Name = model.GetName();
+        g.Graph.Input.Add(FloatValue(InputName, BatchDimension, model.InChannels, inputSize, inputSize));
+
+        // ImageClassifier.forward: features → avgpool → flatten(1) → classifier (Dropout, Linear or Identity).
+        var x = Emit(g, Child(model, "features"), InputName, "features");
+        x = Emit(g, Child(model, "avgpool"), x, "avgpool");
+        x = g.Node("Flatten", "flatten", [x], Int("axis", 1));
+        x = Emit(g, Child(model, "classifier"), x, "classifier");
+
+        var last = g.Graph.Node[^1]; // the head always ends in a node (Flatten at least), whose output is x
+        if (last.Output[0] != x) throw new InvalidOperationException($"ONNX export: the graph's result '{x}' is not its last node's output.");
+        last.Output[0] = OutputName;
+        g.Graph.Output.Add(FloatValue(OutputName, BatchDimension, model.NumClasses > 0 ? model.NumClasses : model.NumFeatures));
+
+        var onnx = new ModelProto
+        {
+            IrVersion = IrVersion,
+            ProducerName = ProducerName,
+            ProducerVersion = typeof(OnnxExporter).Assembly.GetName().Version?.ToString() ?? "",
+            DocString = $"{model.GetName()}: BatchNorm folded, input {BatchDimension}×{model.InChannels}×{inputSize}×{inputSize}.",
+            Graph = g.Graph,
+        };
+        onnx.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
+        return onnx;
+    }
+
+    /// <summary>Appends the nodes of <paramref name="module"/> applied to the value <paramref name="x"/>; returns its output's name.</summary>
+    private static string Emit(OnnxGraphBuilder g, nn.Module module, string x, string path)
+    {
+        switch (module)
+        {
+            case Sequential sequential:
+                foreach (var (name, child) in sequential.named_children()) x = Emit(g, child, x, $"{path}.{name}");
+                return x;
+            case Conv2d conv:
+                return Conv(g, conv, x, path);
+            case Identity:
+            case Dropout: // inference: the identity
+                return x;
+            case ReLU6:
+                return g.Node("Clip", path, [x, g.Scalar(0), g.Scalar(6)]);
+            case SandglassBlock block:
+                return IdentityShortcut(g, x, Emit(g, block.Layers, x, path + ".conv"), block.ShortcutChannels, block.Spec.OutChannels, path);
+            case InvertedResidual block:
+                var y = Emit(g, Child(block, "conv"), x, path + ".conv");
+                return HasShortcut(block) ? g.Node("Add", path + ".add", [y, x]) : y;
+            case AdaptiveAvgPool2d pool:
+                if (pool.output_size.Any(s => s != 1))
+                    throw new NotSupportedException($"ONNX export supports AdaptiveAvgPool2d only to 1×1 (GlobalAveragePool); '{path}' pools to [{string.Join(", ", pool.output_size)}].");
+                return g.Node("GlobalAveragePool", path, [x]);
+            case Linear linear:
+                var inputs = new List<string> { x, g.Weight(path + ".weight", linear.weight) };
+                if (linear.bias is { } bias) inputs.Add(g.Weight(path + ".bias", bias));
+                return g.Node("Gemm", path, inputs, Int("transB", 1));
+            default:
+                throw new NotSupportedException(
+                    $"ONNX export does not support the module '{path}' of type {module.GetType().Name}. " +
+                    "Supported: Conv2d, Identity, ReLU6, Sequential, SandglassBlock, InvertedResidual, AdaptiveAvgPool2d(1), Dropout, Linear (BatchNorm is folded first).");
+        }
+    }
+
+    private static string Conv(OnnxGraphBuilder g, Conv2d conv, string x, string path)
+    {
+        if (conv.padding is not { } padding || conv.padding_mode != PaddingModes.Zeros)
+            throw new NotSupportedException($"ONNX export supports convs with explicit zero padding only; '{path}' uses {conv.padding_type?.ToString() ?? conv.padding_mode.ToString()} padding.");
+        var inputs = new List<string> { x, g.Weight(path + ".weight", conv.weight) };
+        if (conv.bias is { } bias) inputs.Add(g.Weight(path + ".bias", bias));
+        return g.Node("Conv", path, inputs,
+            Ints("kernel_shape", conv.kernel_size),
+            Ints("strides", conv.stride),
+            Ints("pads", padding.Concat(padding)), // ONNX: all begins, then all ends
+            Ints("dilations", conv.dilation),
+            Int("group", conv.groups));
+    }
+
+    /// <summary>
+    /// Eq. 4 with standard operators: the first <paramref name="k"/> of <paramref name="channels"/> channels of the
+    /// block's output <paramref name="y"/> receive the input <paramref name="x"/>; the rest pass unchanged.
+    /// </summary>
+    private static string IdentityShortcut(OnnxGraphBuilder g, string x, string y, int k, int channels, string path)
+    {
+        if (k == 0) return y;
+        if (k == channels) return g.Node("Add", path + ".add", [y, x]);
+        string axes = g.Int64s(1), zero = g.Int64s(0), split = g.Int64s(k), end = g.Int64s(channels);
+        var head = g.Node("Slice", path + ".shortcut.head", [y, zero, split, axes]);
+        var identity = g.Node("Slice", path + ".shortcut.identity", [x, zero, split, axes]);
+        var sum = g.Node("Add", path + ".add", [head, identity]);
+        var tail = g.Node("Slice", path + ".shortcut.tail", [y, split, end, axes]);
+        return g.Node("Concat", path + ".shortcut.concat", [sum, tail], Int("axis", 1));
+    }
+
+    /// <summary>
+    /// InvertedResidual's rule (torchvision): a full shortcut when the block keeps the shape, i.e. stride 1 and as many
+    /// output channels as input channels (those of its first conv).
+    /// </summary>
+    private static bool HasShortcut(InvertedResidual block)
+    {
+        var convs = InExecutionOrder(block).OfType<Conv2d>().ToList();
+        return convs[0].in_channels == block.OutChannels && convs.All(c => c.stride.All(s => s == 1));
+    }
+
+    /// <summary>
+    /// The module and its descendants, depth first in registration order, which for Sequentials is execution order
+    /// (<c>modules()</c> lists a module's direct children before its grandchildren, so it is not).
+    /// </summary>
+    private static IEnumerable<nn.Module> InExecutionOrder(nn.Module module) =>
+        module.named_children().SelectMany(c => InExecutionOrder(c.module)).Prepend(module);
+
+    private static nn.Module Child(nn.Module parent, string name) =>
+        parent.named_children().FirstOrDefault(c => c.name == name).module
+        ?? throw new NotSupportedException($"ONNX export expects {parent.GetType().Name} to have a child module '{name}'.");
+}
