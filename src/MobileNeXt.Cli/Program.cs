@@ -15,6 +15,7 @@ var root = new RootCommand("List, summarise and profile MobileNeXt models, and c
     ProfileCommand.Create(),
     PaperCommand.Create(),
     DoctorCommand.Create(),
+    ExportCommand.Create(),
 };
 
 var parsed = root.Parse(args);

@@ -1,0 +1,56 @@
+using System.CommandLine;
+using MobileNeXt.Export;
+using MobileNeXt.Interop;
+using static MobileNeXt.Cli.Format;
+
+namespace MobileNeXt.Cli;
+
+/// <summary><c>mobilenext export</c>: a registry model, optionally with trained weights, as an ONNX file for inference runtimes.</summary>
+internal static class ExportCommand
+{
+    public static Command Create()
+    {
+        var options = new ModelOptions();
+        var onnx = new Option<FileInfo>("--onnx")
+        {
+            Description = "The .onnx file to write (its folder must exist; an existing file is replaced atomically).",
+            HelpName = "file",
+            Required = true,
+        };
+        var weights = new Option<FileInfo?>("--weights")
+        {
+            Description = "Weights to load first: a PyTorch state_dict (.pt/.pth), a training checkpoint (.pth.tar) or TorchSharp .dat. Default: fresh initialisation.",
+            HelpName = "file",
+        };
+        var command = new Command("export", $"Export a model to ONNX (opset {OnnxExporter.Opset}, BatchNorm folded, dynamic batch) for ONNX Runtime and other inference engines.");
+        options.AddTo(command);
+        command.Add(onnx);
+        command.Add(weights);
+        command.SetAction(result =>
+        {
+            TorchRuntime.EnsureAvailable();
+            string path = result.GetValue(onnx)!.FullName;
+            int inputSize = result.GetValue(options.InputSize);
+            var exportOptions = new OnnxExportOptions { InputSize = inputSize };
+            exportOptions.Validate(); // before building the model and reading the weights
+            using var model = options.Build(result);
+            try
+            {
+                if (result.GetValue(weights) is { } file) ModelWeights.Load(model, file.FullName);
+                OnnxExporter.Export(model, path, exportOptions);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
+            {
+                // A missing folder, a folder that cannot be written, weights that do not fit: one line, as the other verbs print.
+                Console.Out.Flush();
+                Console.Error.WriteLine($"error: {e.Message}");
+                return 1;
+            }
+            Line($"{options.Describe(result)} → {path}");
+            Line($"{Count(new FileInfo(path).Length)} bytes, ONNX opset {OnnxExporter.Opset} (IR {OnnxExporter.IrVersion}), " +
+                 $"input '{OnnxExporter.InputName}' {OnnxExporter.BatchDimension}×{model.InChannels}×{inputSize}×{inputSize}, output '{OnnxExporter.OutputName}' {OnnxExporter.BatchDimension}×{(model.NumClasses > 0 ? model.NumClasses : model.NumFeatures)}.");
+            return 0;
+        });
+        return command;
+    }
+}
