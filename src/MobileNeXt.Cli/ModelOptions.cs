@@ -5,13 +5,19 @@ using MobileNeXt.Models;
 
 namespace MobileNeXt.Cli;
 
-/// <summary>The model argument and the options that shape it, shared by <c>summary</c> and <c>profile</c>.</summary>
-internal sealed class ModelOptions
+/// <summary>
+/// The model (an argument, or with <c>modelAsOption</c> a required <c>--model</c> option for verbs whose arguments are
+/// files) and the options that shape it, shared by the verbs that build a model.
+/// </summary>
+internal sealed class ModelOptions(bool modelAsOption = false)
 {
-    public Argument<string> Model { get; } = new("model")
-    {
-        Description = "Registry name, e.g. mobilenext_100, mobilenext_uniform_050, mobilenetv2_140 (see 'mobilenext models').",
-    };
+    private const string ModelHelp = "Registry name, e.g. mobilenext_100, mobilenext_uniform_050, mobilenetv2_140 (see 'mobilenext models').";
+
+    public Argument<string> Model { get; } = new("model") { Description = ModelHelp };
+
+    public Option<string> ModelOption { get; } = new("--model", "-m") { Description = ModelHelp, Required = true, HelpName = "name" };
+
+    public string ModelName(ParseResult result) => (modelAsOption ? result.GetValue(ModelOption) : result.GetValue(Model))!;
 
     public Option<double?> Width { get; } = new("--width")
     {
@@ -44,7 +50,8 @@ internal sealed class ModelOptions
 
     public void AddTo(Command command)
     {
-        command.Add(Model);
+        if (modelAsOption) command.Add(ModelOption);
+        else command.Add(Model);
         command.Add(Width);
         command.Add(IdentityMultiplier);
         command.Add(InputSize);
@@ -54,7 +61,7 @@ internal sealed class ModelOptions
     /// <summary>The registry model, or with <c>--width</c> the same family built at that width.</summary>
     public ImageClassifier Build(ParseResult result)
     {
-        string name = result.GetValue(Model)!;
+        string name = ModelName(result);
         var create = new ModelCreateOptions
         {
             NumClasses = result.GetValue(Classes),
@@ -73,7 +80,7 @@ internal sealed class ModelOptions
         int classes = result.GetValue(Classes);
         if (classes != 1000) parts.Add($"{classes} classes");
         parts.Add($"{result.GetValue(InputSize)}² input");
-        return $"{result.GetValue(Model)} ({string.Join(", ", parts)})";
+        return $"{ModelName(result)} ({string.Join(", ", parts)})";
     }
 
     /// <summary>A decimal number or a fraction <c>p/q</c>.</summary>

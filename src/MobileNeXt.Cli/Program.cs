@@ -14,6 +14,7 @@ var root = new RootCommand("List, summarise and profile MobileNeXt models, and c
     SummaryCommand.Create(),
     ProfileCommand.Create(),
     PaperCommand.Create(),
+    PredictCommand.Create(),
     DoctorCommand.Create(),
     ExportCommand.Create(),
 };
@@ -45,7 +46,7 @@ static Exception? Unwrap(Exception e)
     for (Exception? x = e; x is not null; x = x.InnerException)
     {
         if (x is NativeLibraryUnavailableException or KeyNotFoundException or ArgumentException
-            or FileNotFoundException or InvalidDataException)
+            or IOException or InvalidDataException or UnauthorizedAccessException or NotSupportedException)
             return x;
         if (x is not (TargetInvocationException or TypeInitializationException or AggregateException)) return null;
     }

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using TorchSharp;
 
 namespace MobileNeXt;
@@ -30,12 +31,33 @@ public static class TorchRuntime
         try
         {
             using var t = torch.zeros(1);
+            DisableNnpack();
             return null;
         }
         catch (Exception e) when (e is TypeInitializationException or DllNotFoundException or NotSupportedException or BadImageFormatException or EntryPointNotFoundException)
         {
             return new NativeLibraryUnavailableException(Explain(e), e);
         }
+    }
+
+    private delegate IntPtr GlobalContext();
+    private delegate void SetUserEnabledNnpack(IntPtr context, [MarshalAs(UnmanagedType.U1)] bool enabled);
+
+    /// <summary>
+    /// Turns NNPACK off, as PyTorch's <c>torch.backends.nnpack.set_flags(False)</c> does (TorchSharp 0.107 has no binding).
+    /// libtorch tries NNPACK for batch-1 convolutions and, on CPUs NNPACK does not support (these AVX-512 machines),
+    /// fails its initialisation and logs "Could not initialize NNPACK! Reason: Unsupported hardware." for every conv
+    /// of every call; its other kernels serve either way. The setter is libtorch's exported C++ member
+    /// <c>at::Context::setUserEnabledNNPACK(bool)</c> on <c>at::globalContext()</c> (Itanium ABI: <c>this</c> first).
+    /// Where the symbols are not found (another OS or libtorch) nothing changes.
+    /// </summary>
+    private static void DisableNnpack()
+    {
+        if (!OperatingSystem.IsLinux() || !NativeLibrary.TryLoad("libtorch_cpu.so", out var library)) return;
+        if (!NativeLibrary.TryGetExport(library, "_ZN2at13globalContextEv", out var context) ||
+            !NativeLibrary.TryGetExport(library, "_ZN2at7Context20setUserEnabledNNPACKEb", out var setter)) return;
+        var ctx = Marshal.GetDelegateForFunctionPointer<GlobalContext>(context)();
+        Marshal.GetDelegateForFunctionPointer<SetUserEnabledNnpack>(setter)(ctx, false);
     }
 
     private static string Explain(Exception e)

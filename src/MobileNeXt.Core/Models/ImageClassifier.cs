@@ -25,7 +25,14 @@ public abstract class ImageClassifier : nn.Module<Tensor, Tensor>
     /// <summary>Creates the module with its registered name.</summary>
     /// <param name="name">The module's name.</param>
     /// <param name="fused">Whether this is a fused copy (convs with bias, no BatchNorm); see <see cref="Fuse"/>.</param>
-    protected ImageClassifier(string name, bool fused = false) : base(name) => IsFused = fused;
+    protected ImageClassifier(string name, bool fused = false) : base(CheckRuntime(name)) => IsFused = fused;
+
+    // Runs before nn.Module's constructor touches the native library, so a missing backend is one clear sentence.
+    private static string CheckRuntime(string name)
+    {
+        TorchRuntime.EnsureAvailable();
+        return name;
+    }
 
     /// <summary>Whether BatchNorm has been folded into the convs (a copy made by <see cref="Fuse"/>).</summary>
     public bool IsFused { get; }

@@ -1,3 +1,4 @@
+using MobileNeXt.Inference;
 using SkiaSharp;
 
 namespace MobileNeXt.Training.Data;

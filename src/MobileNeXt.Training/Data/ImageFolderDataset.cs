@@ -1,3 +1,4 @@
+using MobileNeXt.Inference;
 using System.Collections.Concurrent;
 using SkiaSharp;
 

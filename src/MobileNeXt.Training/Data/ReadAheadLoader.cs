@@ -1,3 +1,4 @@
+using MobileNeXt.Inference;
 using System.Runtime.ExceptionServices;
 using System.Threading.Channels;
 using static TorchSharp.torch;

@@ -1,3 +1,4 @@
+using MobileNeXt.Inference;
 namespace MobileNeXt.Training.Data;
 
 /// <summary>

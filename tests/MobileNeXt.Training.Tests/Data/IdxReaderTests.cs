@@ -1,3 +1,4 @@
+using MobileNeXt.Tests.Shared;
 using System.Buffers.Binary;
 using System.IO.Compression;
 using MobileNeXt.Training.Data;

@@ -1,3 +1,4 @@
+using MobileNeXt.Tests.Shared;
 using MobileNeXt.Training.Data;
 
 namespace MobileNeXt.Training.Tests.Data;

@@ -1,3 +1,4 @@
+using MobileNeXt.Inference;
 using MobileNeXt.Training.Data;
 
 namespace MobileNeXt.Training.Tests.Data;

@@ -1,3 +1,5 @@
+using MobileNeXt.Inference;
+using MobileNeXt.Tests.Shared;
 using MobileNeXt.Training.Data;
 using SkiaSharp;
 

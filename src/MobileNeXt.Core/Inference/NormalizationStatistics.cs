@@ -1,4 +1,4 @@
-namespace MobileNeXt.Training.Data;
+namespace MobileNeXt.Inference;
 
 /// <summary>Per-channel mean and standard deviation subtracted from and divided into [0, 1] RGB values.</summary>
 /// <param name="Mean">R, G, B means.</param>

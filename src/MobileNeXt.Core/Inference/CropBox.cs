@@ -1,4 +1,4 @@
-namespace MobileNeXt.Training.Data;
+namespace MobileNeXt.Inference;
 
 /// <summary>A pixel rectangle of an image, in torchvision's (i, j, h, w) order: top row, left column, height, width.</summary>
 /// <param name="Top">First row (torchvision's <c>i</c>).</param>

@@ -1,6 +1,6 @@
 using SkiaSharp;
 
-namespace MobileNeXt.Training.Tests.Data;
+namespace MobileNeXt.Tests.Shared;
 
 /// <summary>A temporary folder that deletes itself; images in it are encoded by the tests, never committed.</summary>
 internal sealed class TempFolder : IDisposable

@@ -1,7 +1,7 @@
 using SkiaSharp;
 using static TorchSharp.torch;
 
-namespace MobileNeXt.Training.Data;
+namespace MobileNeXt.Inference;
 
 /// <summary>
 /// The one definition of evaluation preprocessing, shared by the trainer's validation and the inference classifier
@@ -92,7 +92,7 @@ public sealed class EvalPreprocessing : ISampleTransform
         return tensor(data, [1, 3, CropSize, CropSize]);
     }
 
-    /// <summary>Decodes <paramref name="path"/> (see <see cref="ImageDecoding.DecodeRgb"/>) and preprocesses it into a 1×3×CropSize×CropSize tensor.</summary>
+    /// <summary>Decodes <paramref name="path"/> (see <see cref="ImageDecoding.DecodeRgb(string)"/>) and preprocesses it into a 1×3×CropSize×CropSize tensor.</summary>
     public Tensor LoadTensor(string path)
     {
         using var image = ImageDecoding.DecodeRgb(path);

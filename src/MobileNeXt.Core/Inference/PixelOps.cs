@@ -1,6 +1,6 @@
 using SkiaSharp;
 
-namespace MobileNeXt.Training.Data;
+namespace MobileNeXt.Inference;
 
 /// <summary>The pixel steps the transforms share: resample a region with Skia, convert to float CHW, normalise.</summary>
 internal static class PixelOps

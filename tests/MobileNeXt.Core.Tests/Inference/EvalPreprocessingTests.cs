@@ -1,8 +1,9 @@
-using MobileNeXt.Training.Data;
+using MobileNeXt.Inference;
+using MobileNeXt.Tests.Shared;
 using SkiaSharp;
 using TorchSharp;
 
-namespace MobileNeXt.Training.Tests.Data;
+namespace MobileNeXt.Core.Tests.Inference;
 
 // Reference: torchvision Resize(256) → CenterCrop(224) → ToTensor() → Normalize(ImageNet mean, std).
 public class EvalPreprocessingTests

@@ -1,6 +1,6 @@
 using SkiaSharp;
 
-namespace MobileNeXt.Training.Data;
+namespace MobileNeXt.Inference;
 
 /// <summary>Decodes image files and pixel buffers to the one bitmap format the transforms read: opaque RGBA8888.</summary>
 public static class ImageDecoding
@@ -30,8 +30,34 @@ public static class ImageDecoding
         if (!File.Exists(path))
             throw new FileNotFoundException($"Image file '{path}' does not exist.", path);
         using var codec = SKCodec.Create(path, out var createResult);
+        return Decode(codec, createResult, $"'{path}'");
+    }
+
+    /// <summary>Decodes an encoded image (JPEG, PNG, …) held in memory; see <see cref="DecodeRgb(string)"/>.</summary>
+    /// <exception cref="InvalidDataException">The bytes are not a decodable image, or are truncated.</exception>
+    public static SKBitmap DecodeRgb(ReadOnlySpan<byte> encoded)
+    {
+        if (encoded.IsEmpty) throw new InvalidDataException("The image data is empty.");
+        using var data = SKData.CreateCopy(encoded);
+        using var stream = new SKMemoryStream(data);
+        using var codec = SKCodec.Create(stream, out var createResult);
+        return Decode(codec, createResult, "The image data");
+    }
+
+    /// <summary>Reads <paramref name="stream"/> to its end and decodes it; see <see cref="DecodeRgb(string)"/>.</summary>
+    /// <exception cref="InvalidDataException">The stream does not hold a decodable image.</exception>
+    public static SKBitmap DecodeRgb(Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        using var buffer = new MemoryStream();
+        stream.CopyTo(buffer);
+        return DecodeRgb(buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
+    }
+
+    private static SKBitmap Decode(SKCodec? codec, SKCodecResult createResult, string source)
+    {
         if (codec is null)
-            throw new InvalidDataException($"'{path}' is not a readable image ({createResult}). Delete or replace the file, or skip it with CorruptImagePolicy.Skip.");
+            throw new InvalidDataException($"{source} is not a readable image ({createResult}); JPEG and PNG are supported.");
         // Decode as unpremultiplied RGBA into an opaque bitmap's memory (same layout), then force alpha to 255.
         var decodeInfo = new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul, codec.Info.ColorSpace);
         var bitmap = new SKBitmap(decodeInfo.WithAlphaType(SKAlphaType.Opaque));
@@ -39,7 +65,7 @@ public static class ImageDecoding
         if (result != SKCodecResult.Success)
         {
             bitmap.Dispose();
-            throw new InvalidDataException($"'{path}' could not be decoded ({result}; truncated or corrupt). Delete or replace the file, or skip it with CorruptImagePolicy.Skip.");
+            throw new InvalidDataException($"{source} could not be decoded ({result}; truncated or corrupt).");
         }
         MakeOpaque(bitmap);
         return bitmap;

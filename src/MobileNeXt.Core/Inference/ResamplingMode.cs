@@ -1,4 +1,4 @@
-namespace MobileNeXt.Training.Data;
+namespace MobileNeXt.Inference;
 
 /// <summary>The interpolation used when a crop is resized.</summary>
 public enum ResamplingMode

@@ -1,6 +1,6 @@
 using SkiaSharp;
 
-namespace MobileNeXt.Training.Data;
+namespace MobileNeXt.Inference;
 
 /// <summary>Turns one decoded image into a normalised 3×<see cref="OutputHeight"/>×<see cref="OutputWidth"/> float image.</summary>
 public interface ISampleTransform
@@ -12,7 +12,7 @@ public interface ISampleTransform
     int OutputWidth { get; }
 
     /// <summary>
-    /// Transforms <paramref name="image"/> (opaque RGBA8888, as <see cref="IImageDataset.LoadImage"/> returns it) into
+    /// Transforms <paramref name="image"/> (opaque RGBA8888, as <see cref="ImageDecoding.DecodeRgb(string)"/> returns it) into
     /// <paramref name="destination"/> (3·H·W floats, planes R, G, B). Every random choice comes from <paramref name="rng"/>.
     /// </summary>
     void Apply(SKBitmap image, Random rng, Span<float> destination);
