@@ -1,0 +1,60 @@
+"""PyTorch eager peer: times MobileNeXt inference (or a training step) and prints JSON.
+
+usage: peer.py infer <weights.pth> <width> <alpha> <batch> <threads> <iters> [<input.pt> <logits-out.pt>]
+       peer.py train <width> <batch> <threads> <iters>
+"""
+import json
+import statistics
+import sys
+import time
+
+import torch
+
+from mobilenext import MobileNeXt
+
+
+def timed(fn, iters, warmup=3):
+    for _ in range(warmup):
+        fn()
+    samples = []
+    for _ in range(iters):
+        t0 = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - t0)
+    return statistics.median(samples)
+
+
+def main():
+    mode = sys.argv[1]
+    if mode == "infer":
+        path, width, alpha, batch, threads, iters = sys.argv[2], float(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]), int(sys.argv[7])
+        torch.set_num_threads(threads)
+        model = MobileNeXt(width, alpha)
+        model.load_state_dict(torch.load(path))
+        model.eval()
+        if len(sys.argv) > 9:  # the same-network check: logits for a given input
+            with torch.no_grad():
+                torch.save({"logits": model(torch.load(sys.argv[8])["input"])}, sys.argv[9])
+        x = torch.randn(batch, 3, 224, 224)
+        with torch.no_grad():
+            seconds = timed(lambda: model(x), iters)
+    else:
+        width, batch, threads, iters = float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+        torch.set_num_threads(threads)
+        model = MobileNeXt(width)
+        model.train()
+        opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=1e-4)
+        x = torch.randn(batch, 3, 224, 224)
+        y = torch.randint(0, 1000, (batch,))
+        loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=0.1)
+
+        def step():
+            opt.zero_grad()
+            loss_fn(model(x), y).backward()
+            opt.step()
+        seconds = timed(step, iters, warmup=2)
+    print(json.dumps({"torch": torch.__version__, "seconds": seconds}))
+
+
+if __name__ == "__main__":
+    main()
