@@ -28,6 +28,10 @@ public static class TorchRuntime
 
     private static Exception? Probe()
     {
+        // When its native library fails to load, TorchSharp writes its whole search trace to standard output;
+        // the exception we throw says what matters, so keep that trace out of the user's output.
+        var output = Console.Out;
+        Console.SetOut(TextWriter.Null);
         try
         {
             using var t = torch.zeros(1);
@@ -37,6 +41,10 @@ public static class TorchRuntime
         catch (Exception e) when (e is TypeInitializationException or DllNotFoundException or NotSupportedException or BadImageFormatException or EntryPointNotFoundException)
         {
             return new NativeLibraryUnavailableException(Explain(e), e);
+        }
+        finally
+        {
+            Console.SetOut(output);
         }
     }
 
@@ -62,14 +70,16 @@ public static class TorchRuntime
 
     private static string Explain(Exception e)
     {
+        // TorchSharp reports a libLibTorchSharp.so that fails to load for a missing symbol as a missing backend
+        // package, so the libstdc++ check comes first.
+        if (OperatingSystem.IsLinux() && LibStdCxx() is { } libstdcxx && !Contains(libstdcxx, "GLIBCXX_3.4.32"))
+            return $"TorchSharp's native library cannot load because the libstdc++ in use ({libstdcxx}) is older than GCC 13's (it lacks GLIBCXX_3.4.32): " +
+                   "on Debian 12 run './build.sh setup' as root, which installs Debian 13's libstdc++6, or use a distribution with GCC 13+ (Ubuntu 24.04, Debian 13, Fedora 39).";
         string all = string.Join(" | ", Chain(e).Select(x => x.Message));
         if (all.Contains("libtorch-", StringComparison.OrdinalIgnoreCase) && all.Contains("reference", StringComparison.OrdinalIgnoreCase))
             return "TorchSharp's native backend is missing from this application: add a libtorch package to the app project " +
                    "(e.g. <PackageReference Include=\"libtorch-cpu-linux-x64\" Version=\"2.10.0\" />, or libtorch-cpu for every OS).";
-        if (OperatingSystem.IsLinux() && !LibStdCxxHas("GLIBCXX_3.4.32"))
-            return "TorchSharp's native library cannot load because this system's libstdc++ is older than GCC 13's (it lacks GLIBCXX_3.4.32): " +
-                   "on Debian 12 run './build.sh setup' as root, which installs Debian 13's libstdc++6, or use a distribution with GCC 13+ (Ubuntu 24.04, Debian 13, Fedora 39).";
-        return $"TorchSharp's native library could not be loaded ({Chain(e).Last().Message}); check that a libtorch-cpu package matching TorchSharp 0.107 is referenced and that its files are next to the application.";
+        return $"TorchSharp's native library could not be loaded ({Chain(e).Last().Message.Split('\n')[0]}); check that a libtorch-cpu package matching TorchSharp 0.107 is referenced and that its files are next to the application.";
     }
 
     private static IEnumerable<Exception> Chain(Exception e)
@@ -77,18 +87,29 @@ public static class TorchRuntime
         for (Exception? x = e; x is not null; x = x.InnerException) yield return x;
     }
 
-    private static bool LibStdCxxHas(string version)
+    /// <summary>The libstdc++ this process uses (the .NET runtime loads it), else the system's; null when unknown.</summary>
+    private static string? LibStdCxx()
     {
-        foreach (var path in new[] { "/lib/x86_64-linux-gnu/libstdc++.so.6", "/usr/lib/x86_64-linux-gnu/libstdc++.so.6", "/usr/lib64/libstdc++.so.6", "/lib/aarch64-linux-gnu/libstdc++.so.6" })
+        try
         {
-            if (!File.Exists(path)) continue;
-            try
+            foreach (var line in File.ReadLines("/proc/self/maps"))
             {
-                var bytes = File.ReadAllBytes(path);
-                return bytes.AsSpan().IndexOf(System.Text.Encoding.ASCII.GetBytes(version)) >= 0;
+                int at = line.IndexOf('/');
+                if (at >= 0 && line.Contains("libstdc++.so", StringComparison.Ordinal)) return line[at..].Trim();
             }
-            catch (IOException) { }
         }
-        return true; // unknown layout: do not blame libstdc++
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+        return new[] { "/lib/x86_64-linux-gnu/libstdc++.so.6", "/usr/lib/x86_64-linux-gnu/libstdc++.so.6", "/usr/lib64/libstdc++.so.6", "/lib/aarch64-linux-gnu/libstdc++.so.6" }
+            .FirstOrDefault(File.Exists);
+    }
+
+    private static bool Contains(string path, string text)
+    {
+        try
+        {
+            return File.ReadAllBytes(path).AsSpan().IndexOf(System.Text.Encoding.ASCII.GetBytes(text)) >= 0;
+        }
+        catch (IOException) { return true; } // unreadable: do not blame libstdc++
     }
 }
