@@ -3,6 +3,8 @@ using MobileNeXt;
 using MobileNeXt.Bench;
 
 // dotnet run --project bench/MobileNeXt.Bench -c Release -- inference [threads=2] [iterations=20]
+//                                                         -- data [images=512]
+//                                                         -- train-step [threads=2] [iterations=10]
 TorchRuntime.EnsureAvailable();
 string mode = args.Length > 0 ? args[0] : "inference";
 int threads = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 2;
@@ -12,7 +14,13 @@ switch (mode)
     case "inference":
         InferenceBenchmark.Run(threads, iterations);
         return 0;
+    case "data":
+        TrainingBenchmark.Data(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 512);
+        return 0;
+    case "train-step":
+        TrainingBenchmark.Step(threads, args.Length > 2 ? iterations : 10);
+        return 0;
     default:
-        Console.Error.WriteLine($"error: unknown benchmark '{mode}'; use: inference");
+        Console.Error.WriteLine($"error: unknown benchmark '{mode}'; use: inference | data | train-step");
         return 2;
 }

@@ -2,6 +2,7 @@
 
 usage: peer.py infer <weights.pth> <width> <alpha> <batch> <threads> <iters> [<input.pt> <logits-out.pt>]
        peer.py train <width> <batch> <threads> <iters>
+       peer.py data <image-folder> <workers> <batch>   (PIL decode + torchvision augmentation; images/s of one epoch)
 """
 import json
 import statistics
@@ -38,6 +39,24 @@ def main():
         x = torch.randn(batch, 3, 224, 224)
         with torch.no_grad():
             seconds = timed(lambda: model(x), iters)
+    elif mode == "data":
+        import torchvision.transforms as T
+        from torchvision.datasets import ImageFolder
+        folder, workers, batch = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+        torch.set_num_threads(1)
+        # The released recipe's training transform (architecture.md): Inception crop, flip, ColorJitter 0.4, ImageNet mean/std.
+        transform = T.Compose([T.RandomResizedCrop(224), T.RandomHorizontalFlip(), T.ColorJitter(0.4, 0.4, 0.4),
+                               T.ToTensor(), T.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])])
+        data = ImageFolder(folder, transform)
+        loader = torch.utils.data.DataLoader(data, batch_size=batch, shuffle=True, num_workers=workers,
+                                             persistent_workers=True, prefetch_factor=2)
+        for _ in loader:  # warm-up epoch: worker start, page cache
+            pass
+        t0 = time.perf_counter()
+        count = sum(x.shape[0] for x, _ in loader)
+        seconds = time.perf_counter() - t0
+        print(json.dumps({"torch": torch.__version__, "seconds": seconds, "images": count}))
+        return
     else:
         width, batch, threads, iters = float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
         torch.set_num_threads(threads)

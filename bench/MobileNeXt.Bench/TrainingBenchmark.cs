@@ -1,0 +1,95 @@
+using System.Diagnostics;
+using System.Globalization;
+using MobileNeXt.Inference;
+using MobileNeXt.Models;
+using MobileNeXt.Training.Data;
+using SkiaSharp;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MobileNeXt.Bench;
+
+/// <summary>
+/// Issue 3's benchmarks: the data pipeline's images/s (decode + Inception crop + flip + ColorJitter + normalise) with
+/// 1 and 2 workers beside PIL + torchvision's DataLoader, and a training step of mobilenext_100 at batch 32 beside
+/// PyTorch eager on the same network and optimiser.
+/// </summary>
+internal static class TrainingBenchmark
+{
+    public static void Data(int images)
+    {
+        string root = Directory.CreateTempSubdirectory("mobilenext-data-bench").FullName;
+        WriteJpegFolder(root, images);
+        Console.WriteLine($"# Data pipeline: {images} JPEGs of 500×375 (ImageNet's typical size), batch 32, training transform at 224²");
+        Console.WriteLine();
+        Console.WriteLine("| workers | PyTorch DataLoader + PIL img/s | this pipeline img/s | ratio |");
+        Console.WriteLine("|---|---|---|---|");
+        torch.set_num_threads(1);
+        var dataset = new ImageFolderDataset(root);
+        foreach (int workers in new[] { 1, 2 })
+        {
+            var (_, torchSeconds) = PyTorchPeer.Run("data", root, workers.ToString(CultureInfo.InvariantCulture), "32");
+            var loader = new ReadAheadLoader(dataset, new InceptionTrainTransform(), new EpochSampler(dataset.Count, new EpochSamplerOptions { Seed = 1 }),
+                new ReadAheadLoaderOptions { BatchSize = 32, Workers = workers, Seed = 1 });
+            foreach (var batch in loader.ReadEpoch(0)) batch.Dispose(); // warm-up, as the peer's
+            long start = Stopwatch.GetTimestamp();
+            int count = 0;
+            foreach (var batch in loader.ReadEpoch(1)) { count += batch.Count; batch.Dispose(); }
+            double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+            double ours = count / seconds, theirs = images / torchSeconds;
+            Console.WriteLine($"| {workers} | {theirs:0} | {ours:0} | {ours / theirs:0.00}× |");
+        }
+        Directory.Delete(root, recursive: true);
+        Console.WriteLine();
+    }
+
+    public static void Step(int threads, int iterations)
+    {
+        torch.set_num_threads(threads);
+        var (version, torchSeconds) = PyTorchPeer.Run("train", "1.0", "32", threads.ToString(CultureInfo.InvariantCulture), iterations.ToString(CultureInfo.InvariantCulture));
+        using var model = ModelRegistry.Create("mobilenext_100");
+        model.train();
+        // The same step as the peer: SGD Nesterov 0.9, weight decay 1e-4, label smoothing 0.1.
+        var optimizer = optim.SGD(model.parameters(), learningRate: 0.01, momentum: 0.9, weight_decay: 1e-4, nesterov: true);
+        using var loss = new TorchSharp.Modules.CrossEntropyLoss(label_smoothing: 0.1);
+        using var x = randn(32, 3, 224, 224);
+        using var y = randint(0, 1000, [32], dtype: ScalarType.Int64);
+        double seconds = Timing.MedianSeconds(() =>
+        {
+            using var scope = NewDisposeScope();
+            optimizer.zero_grad();
+            loss.call(model.call(x), y).backward();
+            optimizer.step();
+        }, iterations, warmup: 2);
+        Console.WriteLine($"# Training step, mobilenext_100, batch 32, 224², {threads} threads, median of {iterations} steps");
+        Console.WriteLine();
+        Console.WriteLine("| | s / step | img/s | vs PyTorch |");
+        Console.WriteLine("|---|---|---|---|");
+        Console.WriteLine($"| PyTorch {version} eager | {torchSeconds:0.000} | {32 / torchSeconds:0.0} | 1.00× |");
+        Console.WriteLine($"| TorchSharp | {seconds:0.000} | {32 / seconds:0.0} | {seconds / torchSeconds:0.00}× time |");
+        Console.WriteLine();
+    }
+
+    /// <summary>Four classes of 500×375 JPEGs with gradients and noise, so decoding costs what a photograph does.</summary>
+    private static void WriteJpegFolder(string root, int images)
+    {
+        var random = new Random(7);
+        for (int i = 0; i < images; i++)
+        {
+            string folder = Path.Combine(root, $"class{i % 4}");
+            Directory.CreateDirectory(folder);
+            using var bitmap = new SKBitmap(500, 375, SKColorType.Rgba8888, SKAlphaType.Opaque);
+            var pixels = bitmap.GetPixelSpan();
+            for (int p = 0; p < pixels.Length; p += 4)
+            {
+                int x = p / 4 % 500, yy = p / 4 / 500;
+                pixels[p] = (byte)(x / 2 + random.Next(40));
+                pixels[p + 1] = (byte)(yy / 2 + random.Next(40));
+                pixels[p + 2] = (byte)((x + yy + i * 10) % 256);
+                pixels[p + 3] = 255;
+            }
+            using var data = bitmap.Encode(SKEncodedImageFormat.Jpeg, 90);
+            File.WriteAllBytes(Path.Combine(folder, $"{i:D5}.jpg"), data.ToArray());
+        }
+    }
+}
