@@ -89,6 +89,11 @@ case "$cmd" in
     dotnet pack MobileNeXt.sln -c Release --nologo -v quiet -o artifacts/packages -p:Version="$version"
     ls artifacts/packages
     dotnet run --project samples/ConsumerApp -c Release -p:MobileNeXtVersion="$version"
+    # The command-line tool, installed from the same folder as a user installs it.
+    rm -rf artifacts/tool
+    dotnet tool install MobileNeXt.Cli --version "$version" --add-source artifacts/packages --tool-path artifacts/tool >/dev/null
+    artifacts/tool/mobilenext doctor
+    artifacts/tool/mobilenext profile mobilenext_100
     ;;
   paper)
     setup
