@@ -36,7 +36,7 @@ public static class ModelProfiler
             });
             var post = module.register_forward_hook((m, input, output) =>
             {
-                records[order[m]] = Own(names[m], m, PerImage(input.shape), PerImage(output.shape));
+                records[order[m]] = Own(names[m], m, input.shape, output.shape);
                 return null!;
             });
             removers.Add(pre.remove);
@@ -48,8 +48,7 @@ public static class ModelProfiler
         {
             model.eval();
             using var _ = no_grad();
-            // Batch 2, counted per image: at batch 1 libtorch tries NNPACK and logs a warning per conv on CPUs it does not support.
-            using var x = zeros(2, model.InChannels, inputSize, inputSize);
+            using var x = zeros(1, model.InChannels, inputSize, inputSize);
             using var logits = model.call(x);
         }
         finally
@@ -86,8 +85,6 @@ public static class ModelProfiler
         if (module is InvertedResidual ir && input.SequenceEqual(output)) elementwise = outElements;
         return new LayerProfile(name, module.GetType().Name, input, output, ownParams, macs, elementwise) { IsLeaf = leaf };
     }
-
-    private static long[] PerImage(long[] shape) => [1, .. shape[1..]];
 
     /// <summary>Adds every descendant's own cost to each container (names are dotted paths).</summary>
     private static List<LayerProfile> Accumulate(List<LayerProfile> own) =>
