@@ -135,8 +135,8 @@ public static class OnnxExporter
             case SandglassBlock block:
                 return IdentityShortcut(g, x, Emit(g, block.Layers, x, path + ".conv"), block.ShortcutChannels, block.Spec.OutChannels, path);
             case InvertedResidual block:
-                var y = Emit(g, Child(block, "conv"), x, path + ".conv");
-                return HasShortcut(block) ? g.Node("Add", path + ".add", [y, x]) : y;
+                var y = Emit(g, block.Layers, x, path + ".conv");
+                return block.HasShortcut ? g.Node("Add", path + ".add", [y, x]) : y;
             case AdaptiveAvgPool2d pool:
                 if (pool.output_size.Any(s => s != 1))
                     throw new NotSupportedException($"ONNX export supports AdaptiveAvgPool2d only to 1×1 (GlobalAveragePool); '{path}' pools to [{string.Join(", ", pool.output_size)}].");
@@ -181,23 +181,6 @@ public static class OnnxExporter
         var tail = g.Node("Slice", path + ".shortcut.tail", [y, split, end, axes]);
         return g.Node("Concat", path + ".shortcut.concat", [sum, tail], Int("axis", 1));
     }
-
-    /// <summary>
-    /// InvertedResidual's rule (torchvision): a full shortcut when the block keeps the shape, i.e. stride 1 and as many
-    /// output channels as input channels (those of its first conv).
-    /// </summary>
-    private static bool HasShortcut(InvertedResidual block)
-    {
-        var convs = InExecutionOrder(block).OfType<Conv2d>().ToList();
-        return convs[0].in_channels == block.OutChannels && convs.All(c => c.stride.All(s => s == 1));
-    }
-
-    /// <summary>
-    /// The module and its descendants, depth first in registration order, which for Sequentials is execution order
-    /// (<c>modules()</c> lists a module's direct children before its grandchildren, so it is not).
-    /// </summary>
-    private static IEnumerable<nn.Module> InExecutionOrder(nn.Module module) =>
-        module.named_children().SelectMany(c => InExecutionOrder(c.module)).Prepend(module);
 
     private static nn.Module Child(nn.Module parent, string name) =>
         parent.named_children().FirstOrDefault(c => c.name == name).module

@@ -118,6 +118,12 @@ public sealed class InvertedResidual : nn.Module<Tensor, Tensor>, IExpansionTap
     /// <summary>Expanded width, <c>round(in · t)</c>.</summary>
     public int HiddenChannels { get; }
 
+    /// <summary>Whether the block adds its input back: stride 1 and as many output as input channels (MobileNetV2, Sec. 3.3).</summary>
+    public bool HasShortcut => useShortcut;
+
+    /// <summary>The block's layers in order, as torchvision names them (<c>conv.0</c> … <c>conv.3</c>).</summary>
+    public Sequential Layers => conv;
+
     /// <inheritdoc />
     public override Tensor forward(Tensor x)
     {
