@@ -1,0 +1,173 @@
+using System.Collections;
+using System.Globalization;
+using System.Text.Json;
+using MobileNeXt.Training.Recipes;
+using TorchSharp.PyBridge;
+using static TorchSharp.torch;
+
+namespace MobileNeXt.Training.Checkpoints;
+
+/// <summary>
+/// Everything needed to continue a run exactly, in one file in PyTorch's format (a <c>torch.save</c> zip holding a
+/// dict, the layout of the released checkpoints): <c>state_dict</c> (the model), <c>state_dict_ema</c> (when EMA is
+/// on), <c>optimizer</c> (SGD momentum buffers by parameter name), <c>epoch</c> (epochs completed), <c>step</c>
+/// (global optimizer steps done), <c>steps_per_epoch</c>, <c>arch</c>, <c>width</c>, <c>identity_multiplier</c>, <c>num_classes</c>,
+/// <c>classes</c> (JSON), <c>best_top1</c>, <c>options</c> (the <see cref="TrainingOptions"/> as JSON) and
+/// <c>version</c>. The random state is not stored: every generator of a run is re-derived from (seed, epoch, step).
+/// <c>mobilenext predict --weights</c> and <c>eval</c> read the weights straight from it.
+/// </summary>
+public sealed class TrainingCheckpoint : IDisposable
+{
+    /// <summary>Format version written into the file.</summary>
+    public const int FormatVersion = 1;
+
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = false };
+
+    /// <summary>Registry model name.</summary>
+    public required string Model { get; init; }
+
+    /// <summary>Width multiplier of the network.</summary>
+    public required double Width { get; init; }
+
+    /// <summary>Identity tensor multiplier α.</summary>
+    public required double IdentityMultiplier { get; init; }
+
+    /// <summary>Class names, in label order.</summary>
+    public required IReadOnlyList<string> Classes { get; init; }
+
+    /// <summary>Epochs completed.</summary>
+    public required int Epoch { get; init; }
+
+    /// <summary>Global optimizer steps done.</summary>
+    public required long Step { get; init; }
+
+    /// <summary>Optimizer steps per epoch of the run (a resumed run must have the same to continue exactly).</summary>
+    public required long StepsPerEpoch { get; init; }
+
+    /// <summary>Best top-1 accuracy (%) so far, or -1 when not evaluated yet.</summary>
+    public double BestTop1 { get; init; } = -1;
+
+    /// <summary>The options of the run.</summary>
+    public required TrainingOptions Options { get; init; }
+
+    /// <summary>Whether <see cref="Dispose"/> disposes the tensors: true for a checkpoint <see cref="Read"/> from a file, false for one made of a live model's tensors.</summary>
+    public bool OwnsTensors { get; init; }
+
+    /// <summary>The model's state_dict.</summary>
+    public required IReadOnlyDictionary<string, Tensor> ModelState { get; init; }
+
+    /// <summary>The EMA model's state_dict, or null .</summary>
+    public IReadOnlyDictionary<string, Tensor>? EmaState { get; init; }
+
+    /// <summary>SGD momentum buffers by parameter name ; parameters that have none yet are absent.</summary>
+    public required IReadOnlyDictionary<string, Tensor> MomentumBuffers { get; init; }
+
+    /// <summary>Writes the checkpoint to <paramref name="stream"/>.</summary>
+    public void WriteTo(Stream stream)
+    {
+        var root = new Hashtable
+        {
+            ["version"] = FormatVersion,
+            ["arch"] = Model,
+            ["width"] = Width,
+            ["identity_multiplier"] = IdentityMultiplier,
+            ["num_classes"] = Classes.Count,
+            ["classes"] = JsonSerializer.Serialize(Classes, Json),
+            ["epoch"] = Epoch,
+            ["step"] = Step,
+            ["steps_per_epoch"] = StepsPerEpoch,
+            ["best_top1"] = BestTop1,
+            ["options"] = JsonSerializer.Serialize(Options, Json),
+            ["state_dict"] = ToHashtable(ModelState),
+            ["optimizer"] = ToHashtable(MomentumBuffers),
+        };
+        if (EmaState is not null) root["state_dict_ema"] = ToHashtable(EmaState);
+        PyTorchPickler.PickleStateDict(stream, root, leaveOpen: true);
+    }
+
+    /// <summary>Reads a checkpoint written by <see cref="WriteTo"/>.</summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">The file is not a training checkpoint of this library, or is damaged.</exception>
+    public static TrainingCheckpoint Read(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!File.Exists(path)) throw new FileNotFoundException($"Checkpoint '{path}' does not exist.", path);
+        Hashtable root;
+        try
+        {
+            root = PyTorchUnpickler.UnpickleStateDict(path);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw new InvalidDataException($"'{path}' is not a readable checkpoint ({e.GetType().Name}: {e.Message}). It may be truncated or of another kind.", e);
+        }
+        try
+        {
+            if (root["version"] is not int version || root["options"] is not string options || root["arch"] is not string arch)
+                throw new InvalidDataException($"'{path}' is a PyTorch file but not a training checkpoint of this library (it has no version/options/arch entries); use it with --weights, not --resume.");
+            if (version > FormatVersion)
+                throw new InvalidDataException($"'{path}' is checkpoint format {version}; this version reads up to {FormatVersion}. Update MobileNeXt.Training.");
+            return new TrainingCheckpoint
+            {
+                Model = arch,
+                Width = Convert.ToDouble(root["width"], CultureInfo.InvariantCulture),
+                IdentityMultiplier = Convert.ToDouble(root["identity_multiplier"], CultureInfo.InvariantCulture),
+                Classes = JsonSerializer.Deserialize<string[]>((string)root["classes"]!, Json)!,
+                Epoch = Convert.ToInt32(root["epoch"], CultureInfo.InvariantCulture),
+                Step = Convert.ToInt64(root["step"], CultureInfo.InvariantCulture),
+                StepsPerEpoch = Convert.ToInt64(root["steps_per_epoch"], CultureInfo.InvariantCulture),
+                OwnsTensors = true,
+                BestTop1 = Convert.ToDouble(root["best_top1"], CultureInfo.InvariantCulture),
+                Options = JsonSerializer.Deserialize<TrainingOptions>(options, Json)!,
+                ModelState = ToDictionary(root["state_dict"], path, "state_dict"),
+                EmaState = root["state_dict_ema"] is null ? null : ToDictionary(root["state_dict_ema"], path, "state_dict_ema"),
+                MomentumBuffers = ToDictionary(root["optimizer"], path, "optimizer"),
+            };
+        }
+        catch (Exception e) when (e is InvalidCastException or FormatException or JsonException or NullReferenceException or KeyNotFoundException)
+        {
+            DisposeTensors(root);
+            throw new InvalidDataException($"'{path}' is a damaged training checkpoint ({e.Message}).", e);
+        }
+        catch
+        {
+            DisposeTensors(root);
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        if (!OwnsTensors) return;
+        foreach (var t in ModelState.Values) t.Dispose();
+        foreach (var t in EmaState?.Values ?? []) t.Dispose();
+        foreach (var t in MomentumBuffers.Values) t.Dispose();
+    }
+
+    private static Hashtable ToHashtable(IReadOnlyDictionary<string, Tensor> tensors)
+    {
+        var table = new Hashtable();
+        foreach (var (k, v) in tensors) table[k] = v;
+        return table;
+    }
+
+    private static Dictionary<string, Tensor> ToDictionary(object? value, string path, string entry)
+    {
+        if (value is not IDictionary table)
+            throw new InvalidDataException($"'{path}' has no '{entry}' dict.");
+        var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (DictionaryEntry kv in table)
+            result[(string)kv.Key] = kv.Value as Tensor ?? throw new InvalidDataException($"'{path}': {entry}['{kv.Key}'] is not a tensor.");
+        return result;
+    }
+
+    private static void DisposeTensors(IDictionary table)
+    {
+        foreach (var v in table.Values)
+        {
+            if (v is Tensor t) t.Dispose();
+            else if (v is IDictionary d) DisposeTensors(d);
+        }
+    }
+}

@@ -1,0 +1,59 @@
+using MobileNeXt.Training.Recipes;
+
+namespace MobileNeXt.Training.Optimization;
+
+/// <summary>
+/// The learning rate as a closed-form function of the global step (set every iteration; nothing to save, since a
+/// resumed run recomputes it from the step). With W warm-up steps, C the first cool-down step and S the step:
+/// <list type="bullet">
+/// <item>S &lt; W: linear warm-up, <c>start + (peak − start) · S / W</c>;</item>
+/// <item>W ≤ S &lt; C: cosine, <c>min + ½ (peak − min) (1 + cos(π (S − W) / (C − W)))</c>;</item>
+/// <item>S ≥ C: cool-down at <c>min</c>.</item>
+/// </list>
+/// </summary>
+/// <param name="PeakLearningRate">The rate at the end of warm-up (already scaled to the global batch).</param>
+/// <param name="StepsPerEpoch">Optimizer steps per epoch.</param>
+/// <param name="Epochs">Total epochs.</param>
+/// <param name="WarmupEpochs">Epochs of warm-up.</param>
+/// <param name="WarmupStartLearningRate">The rate at step 0.</param>
+/// <param name="MinLearningRate">The rate the cosine ends at, kept during cool-down.</param>
+/// <param name="CooldownEpochs">Epochs at the end spent at <paramref name="MinLearningRate"/>.</param>
+public sealed record LearningRateSchedule(double PeakLearningRate, long StepsPerEpoch, int Epochs, int WarmupEpochs,
+    double WarmupStartLearningRate, double MinLearningRate, int CooldownEpochs)
+{
+    /// <summary>The schedule of <paramref name="options"/> for a global batch of <paramref name="globalBatchSize"/>.</summary>
+    public static LearningRateSchedule From(TrainingOptions options, long stepsPerEpoch, int globalBatchSize)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(stepsPerEpoch);
+        return new(ScaledLearningRate(options.LearningRate, globalBatchSize, options.ReferenceBatchSize), stepsPerEpoch,
+            options.Epochs, options.WarmupEpochs, options.WarmupStartLearningRate, options.MinLearningRate, options.CooldownEpochs);
+    }
+
+    /// <summary>Linear scaling (Goyal et al. 2017): <c>baseRate × globalBatch / referenceBatch</c>.</summary>
+    public static double ScaledLearningRate(double baseRate, int globalBatchSize, int referenceBatchSize) =>
+        baseRate * globalBatchSize / referenceBatchSize;
+
+    /// <summary>First step of the cosine phase.</summary>
+    public long WarmupSteps => WarmupEpochs * StepsPerEpoch;
+
+    /// <summary>First step of the cool-down.</summary>
+    public long CooldownStart => (long)(Epochs - CooldownEpochs) * StepsPerEpoch;
+
+    /// <summary>Total steps of the run.</summary>
+    public long TotalSteps => Epochs * StepsPerEpoch;
+
+    /// <summary>The learning rate of global step <paramref name="step"/> (0-based).</summary>
+    public double At(long step)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(step);
+        if (step < WarmupSteps)
+            return WarmupStartLearningRate + (PeakLearningRate - WarmupStartLearningRate) * step / WarmupSteps;
+        if (step < CooldownStart)
+        {
+            double t = (double)(step - WarmupSteps) / (CooldownStart - WarmupSteps);
+            return MinLearningRate + 0.5 * (PeakLearningRate - MinLearningRate) * (1 + Math.Cos(Math.PI * t));
+        }
+        return MinLearningRate;
+    }
+}

@@ -1,0 +1,147 @@
+using MobileNeXt.Models;
+
+namespace MobileNeXt.Training.Recipes;
+
+/// <summary>
+/// Everything that decides a training run: model, recipe, data handling and output. Presets
+/// (<see cref="RecipePresets"/>) fill the recipe values with their sources; any value can be overridden with
+/// <c>with { … }</c>. The options are stored (as JSON) in every checkpoint, so a resumed run continues with them.
+/// </summary>
+public sealed record TrainingOptions
+{
+    /// <summary>Name of the preset the values came from (informational). Default <c>paper</c>.</summary>
+    public string Preset { get; init; } = "paper";
+
+    /// <summary>Registry model name, e.g. <c>mobilenext_100</c>. Default <c>mobilenext_100</c>.</summary>
+    public string Model { get; init; } = "mobilenext_100";
+
+    /// <summary>Width multiplier overriding the one in the model's name; null keeps it. Default null.</summary>
+    public double? Width { get; init; }
+
+    /// <summary>Identity tensor multiplier α (Sec. 3.3). Default 1.</summary>
+    public double IdentityMultiplier { get; init; } = 1.0;
+
+    /// <summary>Training and evaluation input side in pixels (at least 32). Default 224.</summary>
+    public int InputSize { get; init; } = 224;
+
+    /// <summary>Side the evaluation resizes the shorter image side to before the centre crop; null = InputSize / 0.875 (256 for 224). Default null.</summary>
+    public int? EvalResizeSize { get; init; }
+
+    /// <summary>Dropout before the classifier. Default 0.2.</summary>
+    public double DropRate { get; init; } = 0.2;
+
+    /// <summary>Total epochs, warm-up and cool-down included. Default 200.</summary>
+    public int Epochs { get; init; } = 200;
+
+    /// <summary>Samples per step on each process (the global batch is this × the number of processes). Default 256.</summary>
+    public int BatchSize { get; init; } = 256;
+
+    /// <summary>Peak learning rate at <see cref="ReferenceBatchSize"/>; scaled linearly with the global batch. Default 0.05.</summary>
+    public double LearningRate { get; init; } = 0.05;
+
+    /// <summary>The global batch <see cref="LearningRate"/> is given for. Default 256.</summary>
+    public int ReferenceBatchSize { get; init; } = 256;
+
+    /// <summary>SGD momentum. Default 0.9.</summary>
+    public double Momentum { get; init; } = 0.9;
+
+    /// <summary>Nesterov momentum. Default false.</summary>
+    public bool Nesterov { get; init; }
+
+    /// <summary>L2 weight decay. Default 4e-5.</summary>
+    public double WeightDecay { get; init; } = 4e-5;
+
+    /// <summary>Whether BatchNorm weights/biases and all biases (every tensor of rank ≤ 1) get weight decay too. Default true.</summary>
+    public bool DecayNormAndBias { get; init; } = true;
+
+    /// <summary>Label smoothing ε of the cross-entropy. Default 0.</summary>
+    public double LabelSmoothing { get; init; }
+
+    /// <summary>Epochs of linear warm-up at the start. Default 3.</summary>
+    public int WarmupEpochs { get; init; } = 3;
+
+    /// <summary>Learning rate at the first warm-up step. Default 0.</summary>
+    public double WarmupStartLearningRate { get; init; }
+
+    /// <summary>Learning rate at the end of the cosine, kept during cool-down. Default 0.</summary>
+    public double MinLearningRate { get; init; }
+
+    /// <summary>Epochs at <see cref="MinLearningRate"/> at the end (part of <see cref="Epochs"/>). Default 0.</summary>
+    public int CooldownEpochs { get; init; }
+
+    /// <summary>Colour jitter strength for brightness, contrast and saturation; 0 disables it. Default 0.</summary>
+    public double ColorJitter { get; init; }
+
+    /// <summary>Smallest crop area of the Inception crop. Default 0.08.</summary>
+    public double MinCropScale { get; init; } = 0.08;
+
+    /// <summary>Decay of the exponential moving average of the weights; null turns EMA off. Default null.</summary>
+    public double? EmaDecay { get; init; }
+
+    /// <summary>Clip the global gradient L2 norm to this value; null disables clipping. Default null.</summary>
+    public double? ClipGradNorm { get; init; }
+
+    /// <summary>Seed of data order, augmentation, initialisation and dropout. Default 0.</summary>
+    public int Seed { get; init; }
+
+    /// <summary>Data worker threads. Default 2.</summary>
+    public int Workers { get; init; } = 2;
+
+    /// <summary>libtorch intra-op threads; null leaves libtorch's default. Default null.</summary>
+    public int? Threads { get; init; }
+
+    /// <summary>Where checkpoints, the metrics log and plots go. Default <c>runs/train</c>.</summary>
+    public string OutputDirectory { get; init; } = Path.Combine("runs", "train");
+
+    /// <summary>Print one progress line every this many steps when no terminal is attached. Default 50.</summary>
+    public int LogEverySteps { get; init; } = 50;
+
+    /// <summary>Stop after this many steps of each epoch (0 = the whole epoch); for quick trials. Default 0.</summary>
+    public int MaxStepsPerEpoch { get; init; }
+
+    /// <summary>The model-creation options these settings imply for <paramref name="numClasses"/> classes.</summary>
+    public ModelCreateOptions ModelCreateOptions(int numClasses) => new()
+    {
+        Width = Width,
+        NumClasses = numClasses,
+        IdentityMultiplier = IdentityMultiplier,
+        DropRate = DropRate,
+    };
+
+    /// <summary>Evaluation resize side in use.</summary>
+    public int EffectiveEvalResizeSize => EvalResizeSize ?? (int)Math.Round(InputSize / 0.875);
+
+    /// <summary>Throws an <see cref="ArgumentOutOfRangeException"/> naming the first invalid value and what to use instead.</summary>
+    public void Validate()
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(Model);
+        ArgumentException.ThrowIfNullOrWhiteSpace(OutputDirectory);
+        Check(Epochs >= 1, nameof(Epochs), Epochs, "Epochs must be at least 1");
+        Check(BatchSize >= 1, nameof(BatchSize), BatchSize, "BatchSize must be at least 1");
+        Check(ReferenceBatchSize >= 1, nameof(ReferenceBatchSize), ReferenceBatchSize, "ReferenceBatchSize must be at least 1 (256 in the paper)");
+        Check(LearningRate > 0 && double.IsFinite(LearningRate), nameof(LearningRate), LearningRate, "LearningRate must be a positive number (0.05 in the paper)");
+        Check(Momentum >= 0 && Momentum < 1, nameof(Momentum), Momentum, "Momentum must lie in [0, 1) (0.9)");
+        Check(!Nesterov || Momentum > 0, nameof(Nesterov), Nesterov, "Nesterov momentum needs Momentum > 0");
+        Check(WeightDecay >= 0 && double.IsFinite(WeightDecay), nameof(WeightDecay), WeightDecay, "WeightDecay must be ≥ 0");
+        Check(LabelSmoothing >= 0 && LabelSmoothing < 1, nameof(LabelSmoothing), LabelSmoothing, "LabelSmoothing must lie in [0, 1) (0.1 in the released recipe)");
+        Check(WarmupEpochs >= 0 && CooldownEpochs >= 0 && WarmupEpochs + CooldownEpochs < Epochs, nameof(WarmupEpochs), WarmupEpochs,
+            $"WarmupEpochs ({WarmupEpochs}) + CooldownEpochs ({CooldownEpochs}) must be ≥ 0 each and leave at least one cosine epoch of the {Epochs}");
+        Check(WarmupStartLearningRate >= 0 && MinLearningRate >= 0, nameof(MinLearningRate), MinLearningRate, "WarmupStartLearningRate and MinLearningRate must be ≥ 0");
+        Check(ColorJitter >= 0 && double.IsFinite(ColorJitter), nameof(ColorJitter), ColorJitter, "ColorJitter must be ≥ 0 (0.4 in the released recipe)");
+        Check(MinCropScale > 0 && MinCropScale <= 1, nameof(MinCropScale), MinCropScale, "MinCropScale must lie in (0, 1] (0.08)");
+        Check(DropRate >= 0 && DropRate < 1, nameof(DropRate), DropRate, "DropRate must lie in [0, 1) (0.2)");
+        Check(EmaDecay is null || (EmaDecay > 0 && EmaDecay < 1), nameof(EmaDecay), EmaDecay, "EmaDecay must lie in (0, 1), e.g. 0.9999, or be off");
+        Check(ClipGradNorm is null || ClipGradNorm > 0, nameof(ClipGradNorm), ClipGradNorm, "ClipGradNorm must be positive, or off");
+        Check(InputSize >= ImageClassifier.MinInputSize, nameof(InputSize), InputSize, $"InputSize must be at least {ImageClassifier.MinInputSize}");
+        Check(EvalResizeSize is null || EvalResizeSize >= InputSize, nameof(EvalResizeSize), EvalResizeSize, "EvalResizeSize must be at least InputSize");
+        Check(Workers >= 1, nameof(Workers), Workers, "Workers must be at least 1");
+        Check(Threads is null || Threads >= 1, nameof(Threads), Threads, "Threads must be at least 1");
+        Check(LogEverySteps >= 1, nameof(LogEverySteps), LogEverySteps, "LogEverySteps must be at least 1");
+        Check(MaxStepsPerEpoch >= 0, nameof(MaxStepsPerEpoch), MaxStepsPerEpoch, "MaxStepsPerEpoch must be ≥ 0 (0 = whole epochs)");
+    }
+
+    private static void Check(bool ok, string name, object? value, string message)
+    {
+        if (!ok) throw new ArgumentOutOfRangeException(name, value, $"{message}; got {value ?? "null"}.");
+    }
+}

@@ -1,0 +1,353 @@
+using System.Diagnostics;
+using System.Globalization;
+using MobileNeXt.Inference;
+using MobileNeXt.Interop;
+using MobileNeXt.Models;
+using MobileNeXt.Training.Checkpoints;
+using MobileNeXt.Training.Data;
+using MobileNeXt.Training.Distributed;
+using MobileNeXt.Training.Optimization;
+using MobileNeXt.Training.Recipes;
+using MobileNeXt.Training.Reporting;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace MobileNeXt.Training;
+
+/// <summary>
+/// The training loop: data → model → loss → backward → (gradient average over processes) → SGD step → EMA, with the
+/// learning rate set from the global step every iteration, one dispose scope per step, evaluation (top-1/top-5, and
+/// of the EMA weights when on) after every epoch, checkpoints after every epoch and on cancellation, a metrics log and
+/// plots. Everything a run draws at random is derived from (seed, epoch, step, sample), so a resumed run continues
+/// exactly as an uninterrupted one would (on CPU, with the same seed and thread count).
+/// </summary>
+/// <remarks>
+/// Cross-process work goes only through the <see cref="ICommunicator"/>: each process reads its shard
+/// (<see cref="EpochSampler"/> with its rank), gradients are averaged before every step, and only the root process
+/// writes checkpoints, the log and plots.
+/// </remarks>
+public sealed class Trainer : IDisposable
+{
+    private readonly ICommunicator _communicator;
+    private readonly ITrainingProgress _progress;
+    private readonly TrainingData _data;
+    private readonly ParameterGroups _groups;
+    private readonly Parameter[] _parameters;
+    private readonly SGD _optimizer;
+    private readonly ReadAheadLoader _loader;
+    private readonly EvalPreprocessing _evalPreprocessing;
+    private readonly CheckpointStore? _store;
+    private readonly MetricsLog? _log;
+    private readonly double _width;
+
+    /// <summary>Builds the model, optimizer and data pipeline of a run; nothing is trained until <see cref="Run"/>.</summary>
+    /// <param name="options">The run's settings (validated here).</param>
+    /// <param name="data">Training and validation data with the same classes.</param>
+    /// <param name="communicator">The process group; default a single process.</param>
+    /// <param name="progress">Where progress goes; default nowhere.</param>
+    /// <exception cref="ArgumentException">An option is invalid, or the batch is larger than the training data.</exception>
+    /// <exception cref="UnauthorizedAccessException">The output folder is not writable.</exception>
+    public Trainer(TrainingOptions options, TrainingData data, ICommunicator? communicator = null, ITrainingProgress? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(data);
+        options.Validate();
+        TorchRuntime.EnsureAvailable();
+        Options = options;
+        _data = data;
+        _communicator = communicator ?? new SingleProcessCommunicator();
+        _progress = progress ?? SilentProgress.Instance;
+        if (options.Threads is { } threads) set_num_threads(threads);
+
+        int classes = data.Train.Classes.Count;
+        if (data.Validation.Classes.Count != classes)
+            throw new ArgumentException($"The training data has {classes} classes but the validation data {data.Validation.Classes.Count}; they must match.", nameof(data));
+        int perProcess = data.Train.Count / _communicator.Size;
+        if (options.BatchSize > perProcess)
+            throw new ArgumentException(
+                $"Batch size {options.BatchSize} is larger than the {perProcess} training samples{(_communicator.Size > 1 ? " per process" : "")} of {data.Description}; use --batch-size {Math.Max(1, perProcess)} or less.",
+                nameof(options));
+        _width = options.Width ?? ModelRegistry.GetCard(options.Model).Width;
+
+        // Root only, and before anything expensive: an unwritable folder is reported at once.
+        if (_communicator.IsRoot)
+        {
+            _store = new CheckpointStore(options.OutputDirectory);
+            _log = new MetricsLog(_store.Directory);
+        }
+
+        manual_seed(options.Seed);
+        Model = ModelRegistry.Create(options.Model, options.ModelCreateOptions(classes));
+        Model.train();
+        if (_communicator.Size > 1) ParameterSync.BroadcastFrom(Model, _communicator);
+        if (options.EmaDecay is { } decay)
+            Ema = new ModelEma(Model, ModelRegistry.Create(options.Model, options.ModelCreateOptions(classes)), decay);
+
+        // Built after the model is final: moving a model replaces its parameters (torchsharp-notes §3).
+        _groups = ParameterGroups.Split(Model, options.DecayNormAndBias);
+        _parameters = [.. _groups.All.Select(x => x.Parameter)];
+        _optimizer = _groups.CreateSgd(options.LearningRate, options.Momentum, options.Nesterov, options.WeightDecay);
+
+        var sampler = new EpochSampler(data.Train.Count, new EpochSamplerOptions { Seed = options.Seed, Rank = _communicator.Rank, WorldSize = _communicator.Size });
+        var augmentation = new TrainAugmentationOptions
+        {
+            Size = options.InputSize,
+            MinScale = options.MinCropScale,
+            Brightness = options.ColorJitter,
+            Contrast = options.ColorJitter,
+            Saturation = options.ColorJitter,
+        };
+        _loader = new ReadAheadLoader(data.Train, new InceptionTrainTransform(augmentation), sampler,
+            new ReadAheadLoaderOptions { BatchSize = options.BatchSize, Workers = options.Workers, DropLast = true, Seed = options.Seed });
+        StepsPerEpoch = options.MaxStepsPerEpoch > 0 ? Math.Min(options.MaxStepsPerEpoch, _loader.BatchesPerEpoch) : _loader.BatchesPerEpoch;
+        Schedule = LearningRateSchedule.From(options, StepsPerEpoch, options.BatchSize * _communicator.Size);
+        _evalPreprocessing = new EvalPreprocessing(options.EffectiveEvalResizeSize, options.InputSize);
+    }
+
+    /// <summary>The run's settings.</summary>
+    public TrainingOptions Options { get; }
+
+    /// <summary>The model being trained.</summary>
+    public ImageClassifier Model { get; }
+
+    /// <summary>The moving average of the weights, when <see cref="TrainingOptions.EmaDecay"/> is set.</summary>
+    public ModelEma? Ema { get; }
+
+    /// <summary>The learning-rate schedule.</summary>
+    public LearningRateSchedule Schedule { get; }
+
+    /// <summary>Optimizer steps per epoch.</summary>
+    public int StepsPerEpoch { get; }
+
+    /// <summary>The weight-decay groups.</summary>
+    public ParameterGroups ParameterGroups => _groups;
+
+    /// <summary>
+    /// Trains until <see cref="TrainingOptions.Epochs"/> are done or <paramref name="cancellationToken"/> fires (then the
+    /// step reached is checkpointed and the run returns with <see cref="TrainingResult.Interrupted"/>).
+    /// </summary>
+    /// <param name="resumeFrom">A checkpoint to continue from, or null to start fresh.</param>
+    /// <param name="cancellationToken">Stops the run after the current step (Ctrl+C).</param>
+    /// <exception cref="TrainingDivergedException">The loss became NaN or infinite; no checkpoint was written for the failed epoch.</exception>
+    /// <exception cref="IOException">Starting fresh into a folder that already holds a checkpoint.</exception>
+    /// <exception cref="InvalidDataException">The resume checkpoint is of another model or run shape.</exception>
+    public TrainingResult Run(string? resumeFrom = null, CancellationToken cancellationToken = default)
+    {
+        long step = 0;
+        double best = -1;
+        var history = new List<EpochMetrics>();
+        if (resumeFrom is not null)
+        {
+            (step, best) = Resume(resumeFrom);
+            if (_log is not null)
+            {
+                _log.TruncateTo((int)(step / StepsPerEpoch));
+                history.AddRange(_log.ReadAll());
+            }
+            _progress.OnMessage($"Resumed from '{resumeFrom}' at epoch {step / StepsPerEpoch + 1}, step {step}.");
+        }
+        else if (_store is not null && File.Exists(_store.LastPath))
+        {
+            throw new IOException(
+                $"'{_store.Directory}' already holds a checkpoint ({CheckpointStore.LastFileName}); continue it with --resume {_store.LastPath}, or choose another --output folder.");
+        }
+        else if (_log is not null && File.Exists(_log.Path))
+        {
+            File.Delete(_log.Path); // a log without a checkpoint belongs to a run that never finished an epoch
+        }
+
+        var runClock = Stopwatch.StartNew();
+        long runStartStep = step;
+        for (int epoch = (int)(step / StepsPerEpoch); epoch < Options.Epochs; epoch++)
+        {
+            int skip = (int)(step - (long)epoch * StepsPerEpoch);
+            var epochClock = Stopwatch.StartNew();
+            double lossSum = 0;
+            long images = 0, lossCount = 0;
+            int stepInEpoch = 0;
+            Model.train();
+            foreach (var batch in _loader.ReadEpoch(epoch))
+            {
+                using var b = batch;
+                if (stepInEpoch < skip) { stepInEpoch++; continue; } // already trained before the checkpoint
+                if (stepInEpoch >= StepsPerEpoch) break;
+                if (cancellationToken.IsCancellationRequested)
+                    return Interrupt(epoch, step, best, history);
+
+                double loss = TrainStep(b, epoch, stepInEpoch, step);
+                step++;
+                stepInEpoch++;
+                lossSum += loss;
+                lossCount++;
+                images += b.Count;
+                double seconds = runClock.Elapsed.TotalSeconds;
+                var eta = TimeSpan.FromSeconds(seconds / (step - runStartStep) * (Schedule.TotalSteps - step));
+                _progress.OnStep(new StepReport(epoch, Options.Epochs, stepInEpoch, StepsPerEpoch, step, Schedule.TotalSteps, loss,
+                    Schedule.At(step - 1), images / epochClock.Elapsed.TotalSeconds, eta));
+            }
+            if (cancellationToken.IsCancellationRequested && stepInEpoch < StepsPerEpoch)
+                return Interrupt(epoch, step, best, history);
+            double trainSeconds = epochClock.Elapsed.TotalSeconds;
+
+            using (var totals = tensor(new[] { lossSum, lossCount }))
+            {
+                _communicator.AllReduceSum(totals);
+                var t = totals.data<double>().ToArray();
+                lossSum = t[1] > 0 ? t[0] / t[1] : double.NaN;
+            }
+            var eval = Evaluation.Evaluate(Model, _data.Validation, _evalPreprocessing, Options.BatchSize, Options.Workers, _communicator);
+            EvaluationResult? emaEval = Ema is null ? null
+                : Evaluation.Evaluate((nn.Module<Tensor, Tensor>)Ema.Module, _data.Validation, _evalPreprocessing, Options.BatchSize, Options.Workers, _communicator);
+            using var self = Process.GetCurrentProcess();
+            var metrics = new EpochMetrics
+            {
+                Epoch = epoch + 1,
+                Step = step,
+                TrainLoss = lossSum,
+                LearningRate = Schedule.At(step - 1),
+                Top1 = eval.Top1,
+                Top5 = eval.Top5,
+                EmaTop1 = emaEval?.Top1,
+                EmaTop5 = emaEval?.Top5,
+                ImagesPerSecond = images / trainSeconds,
+                Seconds = epochClock.Elapsed.TotalSeconds,
+                MemoryMiB = self.WorkingSet64 / (1024.0 * 1024.0),
+                LiveTensors = DisposeScopeManager.Statistics.ThreadTotalLiveCount,
+            };
+            history.Add(metrics);
+            bool isBest = eval.Top1 > best;
+            if (isBest) best = eval.Top1;
+            if (_store is not null && _log is not null)
+            {
+                _store.Save(MakeCheckpoint(epoch + 1, step, best), isBest);
+                _log.Append(metrics);
+                TrainingPlots.Write(_store.Directory, history, Schedule);
+            }
+            _progress.OnEpoch(metrics);
+        }
+        return new TrainingResult(history, Options.Epochs, step, false, _store?.LastPath, _store is not null && best >= 0 ? _store.BestPath : null);
+    }
+
+    private TrainingResult Interrupt(int epoch, long step, double best, List<EpochMetrics> history)
+    {
+        if (_store is not null)
+        {
+            _store.Save(MakeCheckpoint(epoch, step, best), isBest: false);
+            _progress.OnMessage($"Interrupted at epoch {epoch + 1}, step {step}; saved '{_store.LastPath}'. Continue with --resume {_store.LastPath}.");
+        }
+        return new TrainingResult(history, epoch, step, true, _store?.LastPath, _store is not null && File.Exists(_store.BestPath) ? _store.BestPath : null);
+    }
+
+    /// <summary>One optimizer step inside its own dispose scope; returns the loss.</summary>
+    private double TrainStep(ImageBatch batch, int epoch, int stepInEpoch, long step)
+    {
+        using var scope = NewDisposeScope();
+        // Dropout's draws depend on (seed, step) only, so a resumed run draws the same masks.
+        manual_seed(SeedMixer.Mix(Options.Seed, 1, step));
+        double lr = Schedule.At(step);
+        foreach (var group in _optimizer.ParamGroups) group.LearningRate = lr;
+        _optimizer.zero_grad();
+        var logits = Model.call(batch.Images);
+        var loss = nn.functional.cross_entropy(logits, batch.Labels, label_smoothing: Options.LabelSmoothing);
+        double value = loss.item<float>();
+        if (!double.IsFinite(value))
+        {
+            string kept = _store is not null && File.Exists(_store.LastPath) ? $"The last good checkpoint, '{_store.LastPath}', is kept." : "No checkpoint had been written yet.";
+            throw new TrainingDivergedException(string.Create(CultureInfo.InvariantCulture,
+                $"The training loss became {value} at epoch {epoch + 1}, step {stepInEpoch + 1} of {StepsPerEpoch} (global step {step}), learning rate {lr:G4}; training stopped. {kept} Lower the learning rate (--lr) or clip gradients (--clip-grad)."),
+                epoch + 1, step, value);
+        }
+        loss.backward();
+        AverageGradients(_parameters);
+        if (Options.ClipGradNorm is { } clip) nn.utils.clip_grad_norm_(_parameters, clip);
+        _optimizer.step();
+        Ema?.Update();
+        return value;
+    }
+
+    // ---- Distributed hook ---------------------------------------------------------------------------------------
+    // The one place gradients cross processes: average them (sum over ranks, divide by the number of ranks) before
+    // the optimizer step. Per-tensor all-reduce for now; to be replaced by FlatGradientBuffer's single flat all-reduce.
+    private void AverageGradients(IReadOnlyList<Parameter> parameters)
+    {
+        if (_communicator.Size == 1) return;
+        using var _ = no_grad();
+        foreach (var p in parameters)
+        {
+            if (p.grad is not { } grad) continue;
+            _communicator.AllReduceSum(grad);
+            grad.div_(_communicator.Size);
+        }
+    }
+    // ------------------------------------------------------------------------------------------------------------
+
+    private TrainingCheckpoint MakeCheckpoint(int completedEpochs, long step, double best) => new()
+    {
+        Model = Options.Model,
+        Width = _width,
+        IdentityMultiplier = Options.IdentityMultiplier,
+        Classes = _data.Train.Classes,
+        Epoch = completedEpochs,
+        Step = step,
+        StepsPerEpoch = StepsPerEpoch,
+        BestTop1 = best,
+        Options = Options,
+        ModelState = Model.state_dict(),
+        EmaState = Ema?.Module.state_dict(),
+        MomentumBuffers = MomentumStates()
+            .Where(x => x.State.momentum_buffer is not null)
+            .ToDictionary(x => x.Name, x => x.State.momentum_buffer!),
+    };
+
+    // TorchSharp keeps one live state object per parameter, in group order (decay group, then no-decay group).
+    private IEnumerable<(string Name, SGD.State State)> MomentumStates()
+    {
+        var states = _optimizer.state_dict().State;
+        return _groups.All.Select((x, i) => (x.Name, (SGD.State)states[i]));
+    }
+
+    private (long Step, double Best) Resume(string path)
+    {
+        using var checkpoint = TrainingCheckpoint.Read(path);
+        int classes = _data.Train.Classes.Count;
+        if (checkpoint.Model != Options.Model || Math.Abs(checkpoint.Width - _width) > 1e-9
+            || checkpoint.IdentityMultiplier != Options.IdentityMultiplier || checkpoint.Classes.Count != classes)
+        {
+            throw new InvalidDataException(
+                $"Checkpoint '{path}' holds {Describe(checkpoint.Model, checkpoint.Width, checkpoint.IdentityMultiplier, checkpoint.Classes.Count)}, " +
+                $"but this run trains {Describe(Options.Model, _width, Options.IdentityMultiplier, classes)}. " +
+                "Resume with the same --model, --width, --identity-multiplier and data, or start a new run in another --output folder.");
+        }
+        if (checkpoint.StepsPerEpoch != StepsPerEpoch)
+            throw new InvalidDataException(
+                $"Checkpoint '{path}' was taken with {checkpoint.StepsPerEpoch} steps per epoch, this run has {StepsPerEpoch}; resume with the same --batch-size, number of processes and data.");
+        ModelWeights.Load(Model, checkpoint.ModelState, path);
+        if (Ema is not null)
+        {
+            if (checkpoint.EmaState is not null) ModelWeights.Load(Ema.Module, checkpoint.EmaState, path);
+            else Ema.CopyFromModel();
+        }
+        using (no_grad())
+        {
+            foreach (var (name, state) in MomentumStates())
+            {
+                if (!checkpoint.MomentumBuffers.TryGetValue(name, out var buffer)) continue;
+                state.momentum_buffer?.Dispose();
+                state.momentum_buffer = buffer.detach().clone();
+            }
+        }
+        return (checkpoint.Step, checkpoint.BestTop1);
+    }
+
+    private static string Describe(string model, double width, double alpha, int classes) =>
+        string.Create(CultureInfo.InvariantCulture, $"{model} (width {width:0.###}, α {alpha:0.###}, {classes} classes)");
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _optimizer.Dispose();
+        Ema?.Dispose();
+        Model.Dispose();
+    }
+}

@@ -1,0 +1,48 @@
+using MobileNeXt.Training.Data;
+
+namespace MobileNeXt.Training;
+
+/// <summary>A training split and a validation split with the same classes.</summary>
+/// <param name="Train">Training samples.</param>
+/// <param name="Validation">Validation (or test) samples.</param>
+/// <param name="Description">What was opened, for messages.</param>
+public sealed record TrainingData(IImageDataset Train, IImageDataset Validation, string Description)
+{
+    /// <summary>The names <see cref="Open"/> accepts besides a folder.</summary>
+    public const string Builtins = "fashion-mnist, synthetic";
+
+    /// <summary>
+    /// Opens <paramref name="source"/>: <c>fashion-mnist</c> (train/test from the Debian package's folder),
+    /// <c>synthetic</c> (generated shapes: 2,000 training and 400 validation images of 10 classes), or a folder in ImageNet
+    /// layout holding <c>train/</c> and <c>val/</c>, each with one sub-folder per class.
+    /// </summary>
+    /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
+    /// <exception cref="InvalidDataException">The folder is empty, has no train/val split, a class without images, or the splits' classes differ.</exception>
+    public static TrainingData Open(string source, ImageFolderOptions? folderOptions = null, int syntheticImageSize = 64)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(source);
+        switch (source.Trim().ToLowerInvariant())
+        {
+            case "fashion-mnist":
+                return new(new FashionMnistDataset(FashionMnistSplit.Train), new FashionMnistDataset(FashionMnistSplit.Test), "Fashion-MNIST");
+            case "synthetic":
+                return new(
+                    new SyntheticShapesDataset(new SyntheticShapesOptions { Count = 2000, ImageSize = syntheticImageSize, Seed = 1 }),
+                    new SyntheticShapesDataset(new SyntheticShapesOptions { Count = 400, ImageSize = syntheticImageSize, Seed = 2 }),
+                    "synthetic shapes");
+        }
+        string root = Path.GetFullPath(source);
+        if (!Directory.Exists(root))
+            throw new DirectoryNotFoundException($"Dataset folder '{root}' does not exist. Pass a folder holding train/ and val/ (ImageNet layout), or one of: {Builtins}.");
+        string train = Path.Combine(root, "train"), val = Path.Combine(root, "val");
+        if (!Directory.Exists(train) || !Directory.Exists(val))
+            throw new InvalidDataException(
+                $"Dataset folder '{root}' must hold train/ and val/ sub-folders, each with one folder per class (ImageNet layout: train/<class>/<image>).");
+        var trainSet = new ImageFolderDataset(train, folderOptions);
+        var valSet = new ImageFolderDataset(val, folderOptions);
+        if (!trainSet.Classes.SequenceEqual(valSet.Classes))
+            throw new InvalidDataException(
+                $"train/ has {trainSet.Classes.Count} classes and val/ has {valSet.Classes.Count}, or their names differ; both need the same class folders.");
+        return new(trainSet, valSet, $"'{root}'");
+    }
+}
