@@ -38,12 +38,13 @@ public sealed class SingleProcessCommunicator : ICommunicator
     public int Size => 1;
 
     /// <inheritdoc />
-    public void AllReduceSum(Tensor tensor) => ArgumentNullException.ThrowIfNull(tensor);
+    /// <remarks>Checks the tensor as <see cref="MpiCommunicator"/> does, so a one-process run rejects what a job would.</remarks>
+    public void AllReduceSum(Tensor tensor) => MpiCommunicator.Memory(tensor, nameof(tensor));
 
     /// <inheritdoc />
     public void Broadcast(Tensor tensor, int root = 0)
     {
-        ArgumentNullException.ThrowIfNull(tensor);
+        MpiCommunicator.Memory(tensor, nameof(tensor));
         if (root != 0) throw new ArgumentOutOfRangeException(nameof(root), root, "A single-process job has only rank 0.");
     }
 

@@ -228,7 +228,7 @@ public sealed class MpiCommunicator : ICommunicator
                 Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_SIZE") ?? "1");
     }
 
-    /// <summary>The tensor's own bytes, after checking it is a contiguous CPU tensor.</summary>
+    /// <summary>The tensor's own bytes (a span over its memory, no copy), after checking it is a contiguous CPU tensor.</summary>
     internal static Span<byte> Memory(Tensor tensor, string parameterName)
     {
         ArgumentNullException.ThrowIfNull(tensor, parameterName);
