@@ -70,6 +70,27 @@ setup() {
   ensure_libstdcxx
 }
 
+# The multi-process tests start ranks with Open MPI's mpirun (Debian's openmpi-bin brings it and libmpi.so.40).
+ensure_openmpi() {
+  command -v mpirun >/dev/null && return 0
+  if command -v apt-get >/dev/null; then
+    say "installing Debian's openmpi-bin (mpirun and libmpi.so.40, for the distributed tests)"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openmpi-bin >/dev/null 2>&1 || {
+      as_root apt-get update -qq
+      as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openmpi-bin >/dev/null
+    }
+  else
+    say "the distributed tests need Open MPI 4 (mpirun, libmpi.so.40); install it with your package manager"; exit 1
+  fi
+}
+
+mpi_test() {
+  setup
+  ensure_openmpi
+  dotnet build tests/MobileNeXt.Distributed.Tests -c Release --nologo -v quiet
+  dotnet test tests/MobileNeXt.Distributed.Tests -c Release --nologo --no-build "$@"
+}
+
 cmd="${1:-test}"; shift || true
 case "$cmd" in
   setup) setup ;;
@@ -99,5 +120,6 @@ case "$cmd" in
     setup
     dotnet run --project src/MobileNeXt.Cli -c Release -- paper "$@"
     ;;
+  mpi-test) mpi_test "$@" ;;
   *) say "unknown command '$cmd'; use: setup | test | paper | packages"; exit 2 ;;
 esac
