@@ -4,6 +4,7 @@
 #   ./build.sh paper   set up, build, and print the paper-vs-implementation report
 #   ./build.sh test    set up, build, and run every test
 #   ./build.sh packages  pack the NuGet packages into artifacts/packages and run a consumer app against them
+#   ./build.sh mpi-test  only the multi-process tests (two ranks under Open MPI's mpirun)
 #   ./build.sh setup   only install what the library needs and is missing (idempotent)
 #
 # Set-up installs only what is missing and says what it does. On Debian 12 it adds Debian 13's
@@ -97,6 +98,7 @@ case "$cmd" in
   test)
     setup
     ensure_pytorch
+    ensure_openmpi
     dotnet build MobileNeXt.sln -c Release --nologo -v quiet
     # One clear sentence, before any test, if the native library cannot load.
     dotnet src/MobileNeXt.Cli/bin/Release/net10.0/mobilenext.dll doctor
@@ -121,5 +123,5 @@ case "$cmd" in
     dotnet run --project src/MobileNeXt.Cli -c Release -- paper "$@"
     ;;
   mpi-test) mpi_test "$@" ;;
-  *) say "unknown command '$cmd'; use: setup | test | paper | packages"; exit 2 ;;
+  *) say "unknown command '$cmd'; use: setup | test | paper | packages | mpi-test"; exit 2 ;;
 esac
