@@ -1,0 +1,261 @@
+using MobileNeXt.Tests.Shared;
+using MobileNeXt.Training.Checkpoints;
+using MobileNeXt.Training.Data;
+using MobileNeXt.Training.Recipes;
+using MobileNeXt.Training.Reporting;
+using TorchSharp;
+
+namespace MobileNeXt.Training.Tests.Training;
+
+public sealed class TrainerTests : IDisposable
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("mobilenext-trainer-").FullName;
+
+    public void Dispose()
+    {
+        try { Directory.Delete(_root, recursive: true); } catch (IOException) { }
+    }
+
+    private static TrainingData Shapes(int count = 32, int classes = 4) => new(
+        new SyntheticShapesDataset(new SyntheticShapesOptions { Count = count, ImageSize = 32, NumClasses = classes, Seed = 1 }),
+        new SyntheticShapesDataset(new SyntheticShapesOptions { Count = 16, ImageSize = 32, NumClasses = classes, Seed = 2 }),
+        "test shapes");
+
+    // A small, fast run: MobileNeXt-0.35 at 32×32 on one thread (deterministic), EMA, dropout and clipping on.
+    private TrainingOptions Tiny(string name) => RecipePresets.Released with
+    {
+        Model = "mobilenext_035",
+        InputSize = 32,
+        EvalResizeSize = 32,
+        Epochs = 2,
+        WarmupEpochs = 0,
+        CooldownEpochs = 0,
+        BatchSize = 8,
+        ReferenceBatchSize = 8,
+        LearningRate = 0.05,
+        EmaDecay = 0.9,
+        ClipGradNorm = 2.0, // batches of 8 at 1×1 final resolution give BatchNorm near-zero variances and, unclipped, exploding gradients
+        MaxStepsPerEpoch = 2,
+        Workers = 1,
+        Threads = 1,
+        OutputDirectory = Path.Combine(_root, name),
+    };
+
+    private sealed class Recorder : ITrainingProgress
+    {
+        public List<StepReport> Steps { get; } = [];
+        public List<long> LiveTensors { get; } = [];
+        public Action<StepReport>? AfterStep { get; init; }
+        public Action<EpochMetrics>? AfterEpoch { get; init; }
+
+        public void OnStep(StepReport report)
+        {
+            Steps.Add(report);
+            LiveTensors.Add(DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+            AfterStep?.Invoke(report);
+        }
+
+        public void OnEpoch(EpochMetrics metrics) => AfterEpoch?.Invoke(metrics);
+
+        public void OnMessage(string message) { }
+    }
+
+    private static void ShouldBeIdentical(torch.nn.Module a, torch.nn.Module b)
+    {
+        var sa = a.state_dict();
+        var sb = b.state_dict();
+        sa.Keys.Should().Equal(sb.Keys);
+        foreach (var (key, ta) in sa)
+            ta.eq(sb[key]).all().item<bool>().Should().BeTrue($"'{key}' must be bit-identical after resuming");
+    }
+
+    [Theory]
+    [InlineData(false)] // stopped at the epoch boundary: 1 epoch + resume + 1 epoch
+    [InlineData(true)]  // stopped mid-epoch (Ctrl+C after one step)
+    public void Should_resume_to_exactly_the_uninterrupted_result(bool midEpoch)
+    {
+        var data = Shapes();
+        using var straight = new Trainer(Tiny("straight"), data);
+        straight.Run().GlobalStep.Should().Be(4);
+
+        using var cancel = new CancellationTokenSource();
+        var recorder = new Recorder
+        {
+            AfterStep = r => { if (midEpoch && r.GlobalStep == 3) cancel.Cancel(); },
+            AfterEpoch = m => { if (!midEpoch && m.Epoch == 1) cancel.Cancel(); },
+        };
+        var options = Tiny("resumed");
+        using (var first = new Trainer(options, data, progress: recorder))
+        {
+            var stopped = first.Run(cancellationToken: cancel.Token);
+            stopped.Interrupted.Should().BeTrue();
+            stopped.GlobalStep.Should().Be(midEpoch ? 3 : 2);
+        }
+        using var second = new Trainer(options, data);
+        second.Run(resumeFrom: Path.Combine(options.OutputDirectory, CheckpointStore.LastFileName)).GlobalStep.Should().Be(4);
+
+        ShouldBeIdentical(straight.Model, second.Model);
+        ShouldBeIdentical(straight.Ema!.Module, second.Ema!.Module);
+        new MetricsLog(options.OutputDirectory).ReadAll().Select(m => m.Epoch).Should().Equal(1, 2);
+    }
+
+    [Fact]
+    public void Should_reduce_the_loss_on_a_small_generated_image_folder()
+    {
+        // Write a tiny ImageNet-layout folder of PNGs: red and green circles (classes 0 and 5 of the shapes), with one
+        // corrupt file that must be skipped and counted.
+        var shapes = new SyntheticShapesDataset(new SyntheticShapesOptions { Count = 6 * 64, ImageSize = 64, NumClasses = 6, Seed = 3 });
+        var indices = Enumerable.Range(0, shapes.Count).Where(i => shapes.GetLabel(i) is 0 or 5).ToList();
+        for (int n = 0; n < indices.Count; n++)
+        {
+            int index = indices[n];
+            string dir = Path.Combine(_root, "folder", n < 96 ? "train" : "val", shapes.Classes[shapes.GetLabel(index)]);
+            Directory.CreateDirectory(dir);
+            using var image = shapes.LoadImage(index);
+            TestImages.Save(image, Path.Combine(dir, $"{n:000}.png"));
+        }
+        File.WriteAllText(Path.Combine(_root, "folder", "train", shapes.Classes[0], "zz-corrupt.png"), "not a png");
+        var skipped = new List<string>();
+        var data = TrainingData.Open(Path.Combine(_root, "folder"), new ImageFolderOptions { Log = skipped.Add });
+
+        var recorder = new Recorder();
+        using var trainer = new Trainer(Tiny("folder") with { Epochs = 4, MaxStepsPerEpoch = 0, LabelSmoothing = 0, EmaDecay = null, MinCropScale = 0.8, ColorJitter = 0, InputSize = 64, EvalResizeSize = 64, ClipGradNorm = null, BatchSize = 16, ReferenceBatchSize = 16 }, data, progress: recorder);
+        var result = trainer.Run();
+
+        var losses = recorder.Steps.Select(s => s.Loss).ToList();
+        losses.Take(8).Average().Should().BeGreaterThan(losses.TakeLast(8).Average() * 1.5, "the loss should fall: {0}", string.Join(", ", losses.Select(l => l.ToString("0.000"))));
+        ((ImageFolderDataset)data.Train).SkippedCount.Should().Be(1);
+        skipped.Should().ContainSingle().Which.Should().Contain("zz-corrupt.png");
+        File.Exists(Path.Combine(trainer.Options.OutputDirectory, "loss.png")).Should().BeTrue();
+        File.Exists(Path.Combine(trainer.Options.OutputDirectory, "accuracy.png")).Should().BeTrue();
+        File.Exists(Path.Combine(trainer.Options.OutputDirectory, "lr.png")).Should().BeTrue();
+        result.BestCheckpoint.Should().NotBeNull();
+    }
+
+    [Fact]
+    public void Should_not_grow_the_number_of_live_tensors_over_many_steps()
+    {
+        var recorder = new Recorder();
+        using var trainer = new Trainer(Tiny("memory") with { Epochs = 1, MaxStepsPerEpoch = 0 }, Shapes(count: 128), progress: recorder);
+        trainer.Run();
+        recorder.LiveTensors.Should().HaveCount(16);
+        // From the second step on (the first creates the momentum buffers) the count is flat.
+        recorder.LiveTensors.Skip(1).Should().AllBeEquivalentTo(recorder.LiveTensors[1], "live tensors per step: {0}", string.Join(", ", recorder.LiveTensors));
+    }
+
+    [Fact]
+    public void Should_stop_on_a_nan_loss_and_keep_the_last_good_checkpoint()
+    {
+        Trainer? trainer = null;
+        var recorder = new Recorder
+        {
+            // Poison the weights after the first epoch's checkpoint: the next loss is NaN.
+            AfterEpoch = _ => { using var noGrad = torch.no_grad(); foreach (var p in trainer!.Model.parameters()) p.fill_(double.NaN); },
+        };
+        var options = Tiny("nan");
+        trainer = new Trainer(options, Shapes(), progress: recorder);
+        using (trainer)
+        {
+            var act = () => trainer.Run();
+            act.Should().Throw<TrainingDivergedException>()
+                .WithMessage("*NaN at epoch 2, step 1 of 2 (global step 2)*last good checkpoint*")
+                .Which.Epoch.Should().Be(2);
+        }
+        using var kept = TrainingCheckpoint.Read(Path.Combine(options.OutputDirectory, CheckpointStore.LastFileName));
+        kept.Epoch.Should().Be(1);
+        kept.ModelState.Values.Should().OnlyContain(t => !t.isnan().any().item<bool>());
+    }
+
+    [Fact]
+    public void Should_leave_the_previous_checkpoint_intact_when_a_save_crashes()
+    {
+        var options = Tiny("crash") with { Epochs = 1, MaxStepsPerEpoch = 1 };
+        using var trainer = new Trainer(options, Shapes());
+        trainer.Run();
+        var store = new CheckpointStore(options.OutputDirectory);
+        string last = store.LastPath;
+        byte[] before = File.ReadAllBytes(last);
+
+        using var model = trainer.Model;
+        store.WrapStream = s => new FailingStream(s, failAfter: 4096);
+        var checkpoint = new TrainingCheckpoint
+        {
+            Model = options.Model, Width = 0.35, IdentityMultiplier = 1, Classes = ["a", "b", "c", "d"], Epoch = 7, Step = 99, StepsPerEpoch = 1,
+            Options = options, ModelState = trainer.Model.state_dict(), MomentumBuffers = new Dictionary<string, torch.Tensor>(),
+        };
+        var act = () => store.Save(checkpoint, isBest: true);
+        act.Should().Throw<IOException>().WithMessage("*simulated crash*");
+
+        File.ReadAllBytes(last).Should().Equal(before);
+        using (var read = TrainingCheckpoint.Read(last)) read.Epoch.Should().Be(1);
+        Directory.GetFiles(options.OutputDirectory, "*.tmp").Should().BeEmpty();
+    }
+
+    [Fact]
+    public void Should_refuse_a_checkpoint_of_another_architecture()
+    {
+        var options = Tiny("arch") with { Epochs = 1, MaxStepsPerEpoch = 1, EmaDecay = null };
+        using (var trainer = new Trainer(options, Shapes())) trainer.Run();
+        string checkpoint = Path.Combine(options.OutputDirectory, CheckpointStore.LastFileName);
+
+        using var other = new Trainer(options with { Model = "mobilenetv2_035", OutputDirectory = Path.Combine(_root, "arch2") }, Shapes());
+        var act = () => other.Run(resumeFrom: checkpoint);
+        act.Should().Throw<InvalidDataException>().WithMessage("*holds mobilenext_035*but this run trains mobilenetv2_035*");
+    }
+
+    [Fact]
+    public void Should_refuse_to_overwrite_a_checkpoint_when_not_resuming()
+    {
+        var options = Tiny("twice") with { Epochs = 1, MaxStepsPerEpoch = 1, EmaDecay = null };
+        using (var trainer = new Trainer(options, Shapes())) trainer.Run();
+        using var again = new Trainer(options, Shapes());
+        var act = () => again.Run();
+        act.Should().Throw<IOException>().WithMessage("*already holds a checkpoint*--resume*");
+    }
+
+    [Fact]
+    public void Should_say_when_the_batch_is_larger_than_the_dataset()
+    {
+        var act = () => new Trainer(Tiny("batch") with { BatchSize = 64 }, Shapes(count: 32));
+        act.Should().Throw<ArgumentException>().WithMessage("Batch size 64 is larger than the 32 training samples of test shapes; use --batch-size 32 or less.*");
+    }
+
+    [Fact]
+    public void Should_say_when_the_output_folder_is_not_writable()
+    {
+        string file = Path.Combine(_root, "a-file");
+        File.WriteAllText(file, "");
+        var act = () => new Trainer(Tiny("x") with { OutputDirectory = Path.Combine(file, "out") }, Shapes());
+        act.Should().Throw<UnauthorizedAccessException>().WithMessage("Output folder '*' is not writable*--output*");
+    }
+
+    [Fact]
+    public void Should_say_when_the_dataset_folder_is_missing_or_not_split()
+    {
+        var missing = () => TrainingData.Open(Path.Combine(_root, "nowhere"));
+        missing.Should().Throw<DirectoryNotFoundException>().WithMessage("*does not exist*");
+        Directory.CreateDirectory(Path.Combine(_root, "empty"));
+        var empty = () => TrainingData.Open(Path.Combine(_root, "empty"));
+        empty.Should().Throw<InvalidDataException>().WithMessage("*train/ and val/*");
+    }
+
+    private sealed class FailingStream(Stream inner, long failAfter) : Stream
+    {
+        private long _written;
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => _written;
+        public override long Position { get => _written; set => throw new NotSupportedException(); }
+        public override void Flush() => inner.Flush();
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count)
+        {
+            if (_written + count > failAfter) throw new IOException("simulated crash during the save");
+            inner.Write(buffer, offset, count);
+            _written += count;
+        }
+    }
+}
