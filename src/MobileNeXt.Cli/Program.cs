@@ -17,6 +17,8 @@ var root = new RootCommand("List, summarise and profile MobileNeXt models, and c
     PredictCommand.Create(),
     DoctorCommand.Create(),
     ExportCommand.Create(),
+    TrainCommand.Create(),
+    EvalCommand.Create(),
 };
 
 var parsed = root.Parse(args);

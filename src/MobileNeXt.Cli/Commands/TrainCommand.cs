@@ -1,0 +1,86 @@
+using System.CommandLine;
+using MobileNeXt.Training;
+using MobileNeXt.Training.Checkpoints;
+using MobileNeXt.Training.Data;
+using MobileNeXt.Training.Recipes;
+using MobileNeXt.Training.Reporting;
+
+namespace MobileNeXt.Cli;
+
+/// <summary><c>mobilenext train</c>: train a model with a recipe preset, resumable.</summary>
+internal static class TrainCommand
+{
+    public static Command Create()
+    {
+        var data = new Option<string>("--data", "-d") { Description = $"A folder with train/ and val/ (ImageNet layout), or one of: {TrainingData.Builtins}.", Required = true, HelpName = "source" };
+        var preset = new Option<string>("--preset") { Description = "Recipe: paper (Sec. 4.1) or released (the authors' code).", DefaultValueFactory = _ => "paper", HelpName = "name" };
+        var model = new Option<string>("--model", "-m") { Description = "Registry name, e.g. mobilenext_100 (see 'mobilenext models').", HelpName = "name" };
+        var width = new Option<double>("--width") { Description = "Width multiplier overriding the name's.", HelpName = "w" };
+        var alpha = new Option<double>("--identity-multiplier", "-a") { Description = "Identity tensor multiplier α (Sec. 3.3).", HelpName = "alpha" };
+        var inputSize = new Option<int>("--input-size") { Description = "Input side in pixels (224; 32–64 for small images).", HelpName = "n" };
+        var epochs = new Option<int>("--epochs") { Description = "Total epochs (warm-up and cool-down included).", HelpName = "n" };
+        var batch = new Option<int>("--batch-size", "-b") { Description = "Samples per step per process.", HelpName = "n" };
+        var lr = new Option<double>("--lr") { Description = "Peak learning rate at the preset's reference batch (scaled linearly to the global batch).", HelpName = "rate" };
+        var workers = new Option<int>("--workers") { Description = "Data worker threads.", HelpName = "n" };
+        var threads = new Option<int>("--threads") { Description = "libtorch threads.", HelpName = "n" };
+        var seed = new Option<int>("--seed") { Description = "Seed of everything random.", HelpName = "n" };
+        var ema = new Option<double>("--ema") { Description = "Keep an EMA of the weights with this decay (e.g. 0.9999) and evaluate it too.", HelpName = "decay" };
+        var clip = new Option<double>("--clip-grad") { Description = "Clip the gradient norm to this value.", HelpName = "norm" };
+        var output = new Option<string>("--output", "-o") { Description = "Folder for checkpoints, metrics.jsonl and plots.", HelpName = "dir" };
+        var resume = new Option<string>("--resume") { Description = "Continue from a checkpoint (last.pth); its options are the defaults.", HelpName = "file" };
+        var corrupt = new Option<CorruptImagePolicy>("--corrupt-images") { Description = "Skip (count and log) or Throw on unreadable image files.", DefaultValueFactory = _ => CorruptImagePolicy.Skip };
+        var command = new Command("train", "Train a model on an image folder, Fashion-MNIST or synthetic shapes with the paper's or the released recipe.")
+        {
+            data, preset, model, width, alpha, inputSize, epochs, batch, lr, workers, threads, seed, ema, clip, output, resume, corrupt,
+        };
+        command.SetAction(result =>
+        {
+            TorchRuntime.EnsureAvailable();
+            string? resumeFrom = result.GetValue(resume);
+            TrainingOptions options;
+            if (resumeFrom is not null) { using var checkpoint = TrainingCheckpoint.Read(resumeFrom); options = checkpoint.Options; }
+            else options = RecipePresets.Get(result.GetValue(preset)!);
+            bool Given(Option o) => result.GetResult(o) is not null;
+            if (Given(model)) options = options with { Model = result.GetValue(model)! };
+            if (Given(width)) options = options with { Width = result.GetValue(width) };
+            if (Given(alpha)) options = options with { IdentityMultiplier = result.GetValue(alpha) };
+            if (Given(inputSize)) options = options with { InputSize = result.GetValue(inputSize) };
+            if (Given(epochs)) options = options with { Epochs = result.GetValue(epochs) };
+            if (Given(batch)) options = options with { BatchSize = result.GetValue(batch) };
+            if (Given(lr)) options = options with { LearningRate = result.GetValue(lr) };
+            if (Given(workers)) options = options with { Workers = result.GetValue(workers) };
+            if (Given(threads)) options = options with { Threads = result.GetValue(threads) };
+            if (Given(seed)) options = options with { Seed = result.GetValue(seed) };
+            if (Given(ema)) options = options with { EmaDecay = result.GetValue(ema) };
+            if (Given(clip)) options = options with { ClipGradNorm = result.GetValue(clip) };
+            if (Given(output)) options = options with { OutputDirectory = result.GetValue(output)! };
+
+            var trainingData = TrainingData.Open(result.GetValue(data)!, new ImageFolderOptions { CorruptImages = result.GetValue(corrupt) },
+                syntheticImageSize: Math.Max(options.InputSize, 32));
+            using var cancel = new CancellationTokenSource();
+            ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };
+            Console.CancelKeyPress += onCancel;
+            try
+            {
+                var run = ConsoleProgress.Run(options.LogEverySteps, progress =>
+                {
+                    using var trainer = new Trainer(options, trainingData, progress: progress);
+                    return trainer.Run(resumeFrom, cancel.Token);
+                });
+                Console.WriteLine($"{(run.Interrupted ? "Interrupted" : "Finished")} at step {run.GlobalStep}; last checkpoint: {run.LastCheckpoint}" +
+                    (run.BestCheckpoint is { } best ? $", best: {best}" : ""));
+                return run.Interrupted ? 130 : 0;
+            }
+            catch (TrainingDivergedException e)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                return 1;
+            }
+            finally
+            {
+                Console.CancelKeyPress -= onCancel;
+            }
+        });
+        return command;
+    }
+}
