@@ -24,8 +24,11 @@ namespace MobileNeXt.Training;
 /// </summary>
 /// <remarks>
 /// Cross-process work goes only through the <see cref="ICommunicator"/>: each process reads its shard
-/// (<see cref="EpochSampler"/> with its rank), gradients are averaged before every step, and only the root process
-/// writes checkpoints, the log and plots.
+/// (<see cref="EpochSampler"/> with its rank; every rank takes ⌊N / ranks⌋ / batch steps per epoch, so all stay in
+/// lock-step), gradients live in one <see cref="FlatGradientBuffer"/> averaged by a single all-reduce before every
+/// step, a one-element-per-rank all-reduce of the losses (and of Ctrl+C) makes divergence and interruption collective
+/// decisions, BatchNorm running statistics are averaged before every evaluation and checkpoint, and only the root
+/// process writes checkpoints, the log and plots. With one process none of this runs: no buffer, no collective.
 /// </remarks>
 public sealed class Trainer : IDisposable
 {
@@ -35,6 +38,8 @@ public sealed class Trainer : IDisposable
     private readonly ParameterGroups _groups;
     private readonly Parameter[] _parameters;
     private readonly SGD _optimizer;
+    private readonly FlatGradientBuffer? _flatGradients;
+    private bool _stopAgreed;
     private readonly ReadAheadLoader _loader;
     private readonly EvalPreprocessing _evalPreprocessing;
     private readonly CheckpointStore? _store;
@@ -87,6 +92,8 @@ public sealed class Trainer : IDisposable
         // Built after the model is final: moving a model replaces its parameters (torchsharp-notes §3).
         _groups = ParameterGroups.Split(Model, options.DecayNormAndBias);
         _parameters = [.. _groups.All.Select(x => x.Parameter)];
+        // Several processes: every grad a view into one buffer (before the optimizer), averaged by one all-reduce.
+        if (_communicator.Size > 1) _flatGradients = new FlatGradientBuffer(_parameters);
         _optimizer = _groups.CreateSgd(options.LearningRate, options.Momentum, options.Nesterov, options.WeightDecay);
 
         var sampler = new EpochSampler(data.Train.Count, new EpochSamplerOptions { Seed = options.Seed, Rank = _communicator.Rank, WorldSize = _communicator.Size });
@@ -172,10 +179,10 @@ public sealed class Trainer : IDisposable
                 using var b = batch;
                 if (stepInEpoch < skip) { stepInEpoch++; continue; } // already trained before the checkpoint
                 if (stepInEpoch >= StepsPerEpoch) break;
-                if (cancellationToken.IsCancellationRequested)
+                if (StopRequested(cancellationToken))
                     return Interrupt(epoch, step, best, history);
 
-                double loss = TrainStep(b, epoch, stepInEpoch, step);
+                double loss = TrainStep(b, epoch, stepInEpoch, step, cancellationToken);
                 step++;
                 stepInEpoch++;
                 lossSum += loss;
@@ -186,16 +193,21 @@ public sealed class Trainer : IDisposable
                 _progress.OnStep(new StepReport(epoch, Options.Epochs, stepInEpoch, StepsPerEpoch, step, Schedule.TotalSteps, loss,
                     Schedule.At(step - 1), images / epochClock.Elapsed.TotalSeconds, eta));
             }
-            if (cancellationToken.IsCancellationRequested && stepInEpoch < StepsPerEpoch)
+            if (StopRequested(cancellationToken) && stepInEpoch < StepsPerEpoch)
                 return Interrupt(epoch, step, best, history);
             double trainSeconds = epochClock.Elapsed.TotalSeconds;
 
-            using (var totals = tensor(new[] { lossSum, lossCount }))
+            using (var totals = _communicator.Size == 1 ? tensor(new[] { lossSum, lossCount })
+                : tensor(new[] { lossSum, lossCount, cancellationToken.IsCancellationRequested ? 1.0 : 0.0 }))
             {
                 _communicator.AllReduceSum(totals);
                 var t = totals.data<double>().ToArray();
                 lossSum = t[1] > 0 ? t[0] / t[1] : double.NaN;
+                // Several processes: a stop asked for during the epoch's last step is agreed here, so every rank
+                // evaluates, checkpoints and then stops at the epoch boundary together.
+                if (t.Length > 2) _stopAgreed |= t[2] > 0;
             }
+            SyncRunningStats(); // every rank evaluates and saves the same statistics
             var eval = Evaluation.Evaluate(Model, _data.Validation, _evalPreprocessing, Options.BatchSize, Options.Workers, _communicator);
             EvaluationResult? emaEval = Ema is null ? null
                 : Evaluation.Evaluate((nn.Module<Tensor, Tensor>)Ema.Module, _data.Validation, _evalPreprocessing, Options.BatchSize, Options.Workers, _communicator);
@@ -231,6 +243,7 @@ public sealed class Trainer : IDisposable
 
     private TrainingResult Interrupt(int epoch, long step, double best, List<EpochMetrics> history)
     {
+        SyncRunningStats();
         if (_store is not null)
         {
             _store.Save(MakeCheckpoint(epoch, step, best), isBest: false);
@@ -240,7 +253,7 @@ public sealed class Trainer : IDisposable
     }
 
     /// <summary>One optimizer step inside its own dispose scope; returns the loss.</summary>
-    private double TrainStep(ImageBatch batch, int epoch, int stepInEpoch, long step)
+    private double TrainStep(ImageBatch batch, int epoch, int stepInEpoch, long step, CancellationToken cancellationToken)
     {
         using var scope = NewDisposeScope();
         // Dropout's draws depend on (seed, step) only, so a resumed run draws the same masks.
@@ -251,36 +264,66 @@ public sealed class Trainer : IDisposable
         var logits = Model.call(batch.Images);
         var loss = nn.functional.cross_entropy(logits, batch.Labels, label_smoothing: Options.LabelSmoothing);
         double value = loss.item<float>();
+        string where = "";
+        if (_communicator.Size > 1)
+        {
+            // One tiny all-reduce per step: every rank learns every rank's loss and whether any wants to stop, so a
+            // NaN on one rank (or Ctrl+C reaching one rank first) stops all of them at the same step, none left
+            // waiting in the gradient all-reduce.
+            var (mean, badRanks, badLoss, stop) = AgreeOnStep(value, cancellationToken.IsCancellationRequested);
+            _stopAgreed |= stop;
+            if (badRanks.Count > 0)
+            {
+                value = badLoss;
+                where = $" on rank{(badRanks.Count > 1 ? "s" : "")} {string.Join(", ", badRanks)} of {_communicator.Size}";
+            }
+            else value = mean;
+        }
         if (!double.IsFinite(value))
         {
-            string kept = _store is not null && File.Exists(_store.LastPath) ? $"The last good checkpoint, '{_store.LastPath}', is kept." : "No checkpoint had been written yet.";
+            string kept = _store is not null && File.Exists(_store.LastPath) ? $"The last good checkpoint, '{_store.LastPath}', is kept."
+                : _store is null && _communicator.Size > 1 ? "Rank 0 keeps the last good checkpoint, if one was written." : "No checkpoint had been written yet.";
             throw new TrainingDivergedException(string.Create(CultureInfo.InvariantCulture,
-                $"The training loss became {value} at epoch {epoch + 1}, step {stepInEpoch + 1} of {StepsPerEpoch} (global step {step}), learning rate {lr:G4}; training stopped. {kept} Lower the learning rate (--lr) or clip gradients (--clip-grad)."),
+                $"The training loss became {value}{where} at epoch {epoch + 1}, step {stepInEpoch + 1} of {StepsPerEpoch} (global step {step}), learning rate {lr:G4}; training stopped. {kept} Lower the learning rate (--lr) or clip gradients (--clip-grad)."),
                 epoch + 1, step, value);
         }
         loss.backward();
-        AverageGradients(_parameters);
+        _flatGradients?.AverageGradients(_communicator); // one all-reduce + divide, before clipping and the step
         if (Options.ClipGradNorm is { } clip) nn.utils.clip_grad_norm_(_parameters, clip);
         _optimizer.step();
         Ema?.Update();
         return value;
     }
 
-    // ---- Distributed hook ---------------------------------------------------------------------------------------
-    // The one place gradients cross processes: average them (sum over ranks, divide by the number of ranks) before
-    // the optimizer step. Per-tensor all-reduce for now; to be replaced by FlatGradientBuffer's single flat all-reduce.
-    private void AverageGradients(IReadOnlyList<Parameter> parameters)
+    /// <summary>Whether to stop before the next step: the token with one process, the ranks' agreement with several.</summary>
+    private bool StopRequested(CancellationToken cancellationToken) =>
+        _communicator.Size == 1 ? cancellationToken.IsCancellationRequested : _stopAgreed;
+
+    /// <summary>
+    /// All-reduces [loss of rank 0, …, loss of rank N−1, stop flag] (each rank fills its own slot): returns the mean
+    /// loss over ranks, the ranks whose loss is not finite (and the first such loss), and whether any rank asked to
+    /// stop. Identical on every rank.
+    /// </summary>
+    private (double Mean, List<int> BadRanks, double BadLoss, bool Stop) AgreeOnStep(double loss, bool stop)
+    {
+        int n = _communicator.Size;
+        var slots = new double[n + 1];
+        slots[_communicator.Rank] = loss;
+        slots[n] = stop ? 1 : 0;
+        using var t = tensor(slots);
+        _communicator.AllReduceSum(t);
+        var all = t.data<double>().ToArray();
+        var bad = Enumerable.Range(0, n).Where(r => !double.IsFinite(all[r])).ToList();
+        return (all.Take(n).Sum() / n, bad, bad.Count > 0 ? all[bad[0]] : double.NaN, all[n] > 0);
+    }
+
+    /// <summary>With several processes, averages the BatchNorm running statistics (model and EMA) over the ranks.</summary>
+    private void SyncRunningStats()
     {
         if (_communicator.Size == 1) return;
-        using var _ = no_grad();
-        foreach (var p in parameters)
-        {
-            if (p.grad is not { } grad) continue;
-            _communicator.AllReduceSum(grad);
-            grad.div_(_communicator.Size);
-        }
+        BatchNormSync.AverageRunningStats(Model, _communicator);
+        if (Ema is not null) BatchNormSync.AverageRunningStats(Ema.Module, _communicator);
     }
-    // ------------------------------------------------------------------------------------------------------------
 
     private TrainingCheckpoint MakeCheckpoint(int completedEpochs, long step, double best) => new()
     {
@@ -291,6 +334,7 @@ public sealed class Trainer : IDisposable
         Epoch = completedEpochs,
         Step = step,
         StepsPerEpoch = StepsPerEpoch,
+        WorldSize = _communicator.Size,
         BestTop1 = best,
         Options = Options,
         ModelState = Model.state_dict(),
@@ -319,6 +363,11 @@ public sealed class Trainer : IDisposable
                 $"but this run trains {Describe(Options.Model, _width, Options.IdentityMultiplier, classes)}. " +
                 "Resume with the same --model, --width, --identity-multiplier and data, or start a new run in another --output folder.");
         }
+        if (checkpoint.WorldSize != _communicator.Size)
+            throw new InvalidDataException(
+                $"Checkpoint '{path}' was written by {checkpoint.WorldSize} rank{(checkpoint.WorldSize == 1 ? "" : "s")}, but this run has {_communicator.Size}; " +
+                (checkpoint.WorldSize == 1 ? "resume it without mpirun" : $"resume with mpirun -np {checkpoint.WorldSize}") +
+                " (the data order, steps per epoch and learning rate depend on the number of ranks, so only the same number continues exactly), or start a new run in another --output folder.");
         if (checkpoint.StepsPerEpoch != StepsPerEpoch)
             throw new InvalidDataException(
                 $"Checkpoint '{path}' was taken with {checkpoint.StepsPerEpoch} steps per epoch, this run has {StepsPerEpoch}; resume with the same --batch-size, number of processes and data.");
@@ -347,6 +396,7 @@ public sealed class Trainer : IDisposable
     public void Dispose()
     {
         _optimizer.Dispose();
+        _flatGradients?.Dispose();
         Ema?.Dispose();
         Model.Dispose();
     }

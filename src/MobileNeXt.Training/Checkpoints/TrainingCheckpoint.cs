@@ -11,7 +11,7 @@ namespace MobileNeXt.Training.Checkpoints;
 /// Everything needed to continue a run exactly, in one file in PyTorch's format (a <c>torch.save</c> zip holding a
 /// dict, the layout of the released checkpoints): <c>state_dict</c> (the model), <c>state_dict_ema</c> (when EMA is
 /// on), <c>optimizer</c> (SGD momentum buffers by parameter name), <c>epoch</c> (epochs completed), <c>step</c>
-/// (global optimizer steps done), <c>steps_per_epoch</c>, <c>arch</c>, <c>width</c>, <c>identity_multiplier</c>, <c>num_classes</c>,
+/// (global optimizer steps done), <c>steps_per_epoch</c>, <c>world_size</c> (processes that trained it; 1 when absent), <c>arch</c>, <c>width</c>, <c>identity_multiplier</c>, <c>num_classes</c>,
 /// <c>classes</c> (JSON), <c>best_top1</c>, <c>options</c> (the <see cref="TrainingOptions"/> as JSON) and
 /// <c>version</c>. The random state is not stored: every generator of a run is re-derived from (seed, epoch, step).
 /// <c>mobilenext predict --weights</c> and <c>eval</c> read the weights straight from it.
@@ -43,6 +43,9 @@ public sealed class TrainingCheckpoint : IDisposable
 
     /// <summary>Optimizer steps per epoch of the run (a resumed run must have the same to continue exactly).</summary>
     public required long StepsPerEpoch { get; init; }
+
+    /// <summary>Number of processes (MPI ranks) that wrote it; a resumed run must have as many to continue exactly. Default 1.</summary>
+    public int WorldSize { get; init; } = 1;
 
     /// <summary>Best top-1 accuracy (%) so far, or -1 when not evaluated yet.</summary>
     public double BestTop1 { get; init; } = -1;
@@ -76,6 +79,7 @@ public sealed class TrainingCheckpoint : IDisposable
             ["epoch"] = Epoch,
             ["step"] = Step,
             ["steps_per_epoch"] = StepsPerEpoch,
+            ["world_size"] = WorldSize,
             ["best_top1"] = BestTop1,
             ["options"] = JsonSerializer.Serialize(Options, Json),
             ["state_dict"] = ToHashtable(ModelState),
@@ -116,6 +120,7 @@ public sealed class TrainingCheckpoint : IDisposable
                 Epoch = Convert.ToInt32(root["epoch"], CultureInfo.InvariantCulture),
                 Step = Convert.ToInt64(root["step"], CultureInfo.InvariantCulture),
                 StepsPerEpoch = Convert.ToInt64(root["steps_per_epoch"], CultureInfo.InvariantCulture),
+                WorldSize = root["world_size"] is null ? 1 : Convert.ToInt32(root["world_size"], CultureInfo.InvariantCulture),
                 OwnsTensors = true,
                 BestTop1 = Convert.ToDouble(root["best_top1"], CultureInfo.InvariantCulture),
                 Options = JsonSerializer.Deserialize<TrainingOptions>(options, Json)!,
