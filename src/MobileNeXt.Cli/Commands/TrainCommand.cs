@@ -2,12 +2,17 @@ using System.CommandLine;
 using MobileNeXt.Training;
 using MobileNeXt.Training.Checkpoints;
 using MobileNeXt.Training.Data;
+using MobileNeXt.Training.Distributed;
 using MobileNeXt.Training.Recipes;
 using MobileNeXt.Training.Reporting;
 
 namespace MobileNeXt.Cli;
 
-/// <summary><c>mobilenext train</c>: train a model with a recipe preset, resumable.</summary>
+/// <summary>
+/// <c>mobilenext train</c>: train a model with a recipe preset, resumable. Started by <c>mpirun -np N</c> it runs as
+/// one of N data-parallel ranks (rank 0 prints progress and writes the files; the others print only errors); started
+/// alone it is the single-process run.
+/// </summary>
 internal static class TrainCommand
 {
     public static Command Create()
@@ -19,10 +24,10 @@ internal static class TrainCommand
         var alpha = new Option<double>("--identity-multiplier", "-a") { Description = "Identity tensor multiplier α (Sec. 3.3).", HelpName = "alpha" };
         var inputSize = new Option<int>("--input-size") { Description = "Input side in pixels (224; 32–64 for small images).", HelpName = "n" };
         var epochs = new Option<int>("--epochs") { Description = "Total epochs (warm-up and cool-down included).", HelpName = "n" };
-        var batch = new Option<int>("--batch-size", "-b") { Description = "Samples per step per process.", HelpName = "n" };
+        var batch = new Option<int>("--batch-size", "-b") { Description = "Samples per step per process (the global batch is this × the number of mpirun ranks).", HelpName = "n" };
         var lr = new Option<double>("--lr") { Description = "Peak learning rate at the preset's reference batch (scaled linearly to the global batch).", HelpName = "rate" };
         var workers = new Option<int>("--workers") { Description = "Data worker threads.", HelpName = "n" };
-        var threads = new Option<int>("--threads") { Description = "libtorch threads.", HelpName = "n" };
+        var threads = new Option<int>("--threads") { Description = "libtorch threads of each process (under mpirun -np N give each cores / N).", HelpName = "n" };
         var seed = new Option<int>("--seed") { Description = "Seed of everything random.", HelpName = "n" };
         var ema = new Option<double>("--ema") { Description = "Keep an EMA of the weights with this decay (e.g. 0.9999) and evaluate it too.", HelpName = "decay" };
         var clip = new Option<double>("--clip-grad") { Description = "Clip the gradient norm to this value.", HelpName = "norm" };
@@ -36,6 +41,16 @@ internal static class TrainCommand
         command.SetAction(result =>
         {
             TorchRuntime.EnsureAvailable();
+            // Under mpirun: one rank per process; a rank that fails ends the whole job at once (MPI_Abort) instead of
+            // leaving the others blocked in a collective. Alone: a single-process communicator and plain exceptions.
+            MpiCommunicator.AbortJobOnUnhandledException();
+            using var communicator = Communicators.Create();
+            return MpiCommunicator.AbortOnException(() => Train(result, communicator));
+        });
+        return command;
+
+        int Train(ParseResult result, ICommunicator communicator)
+        {
             string? resumeFrom = result.GetValue(resume);
             TrainingOptions options;
             if (resumeFrom is not null) { using var checkpoint = TrainingCheckpoint.Read(resumeFrom); options = checkpoint.Options; }
@@ -55,6 +70,7 @@ internal static class TrainCommand
             if (Given(clip)) options = options with { ClipGradNorm = result.GetValue(clip) };
             if (Given(output)) options = options with { OutputDirectory = result.GetValue(output)! };
 
+            bool root = communicator.IsRoot;
             var trainingData = TrainingData.Open(result.GetValue(data)!, new ImageFolderOptions { CorruptImages = result.GetValue(corrupt) },
                 syntheticImageSize: Math.Max(options.InputSize, 32));
             using var cancel = new CancellationTokenSource();
@@ -62,25 +78,28 @@ internal static class TrainCommand
             Console.CancelKeyPress += onCancel;
             try
             {
-                var run = ConsoleProgress.Run(options.LogEverySteps, progress =>
+                TrainingResult Body(ITrainingProgress progress)
                 {
-                    using var trainer = new Trainer(options, trainingData, progress: progress);
+                    using var trainer = new Trainer(options, trainingData, communicator, progress);
                     return trainer.Run(resumeFrom, cancel.Token);
-                });
-                Console.WriteLine($"{(run.Interrupted ? "Interrupted" : "Finished")} at step {run.GlobalStep}; last checkpoint: {run.LastCheckpoint}" +
+                }
+                // Only rank 0 reports; the other ranks are silent unless they fail.
+                var run = root ? ConsoleProgress.Run(options.LogEverySteps, Body) : Body(SilentProgress.Instance);
+                if (root) Console.WriteLine($"{(run.Interrupted ? "Interrupted" : "Finished")} at step {run.GlobalStep}; last checkpoint: {run.LastCheckpoint}" +
                     (run.BestCheckpoint is { } best ? $", best: {best}" : ""));
                 return run.Interrupted ? 130 : 0;
             }
             catch (TrainingDivergedException e)
             {
-                Console.Error.WriteLine($"error: {e.Message}");
+                // Divergence is decided collectively (every rank sees the same losses), so every rank is here at
+                // the same step and can finish normally; rank 0 says why.
+                if (root) Console.Error.WriteLine($"error: {e.Message}");
                 return 1;
             }
             finally
             {
                 Console.CancelKeyPress -= onCancel;
             }
-        });
-        return command;
+        }
     }
 }
