@@ -54,12 +54,12 @@ public sealed class MpiJob : IDisposable
         catch (IOException) { }
     }
 
-    /// <summary>Runs a scenario on <paramref name="ranks"/> processes under mpirun.</summary>
-    public JobResult Run(string scenario, int ranks = 2) =>
-        Launch(Mpirun, ["--allow-run-as-root", "--oversubscribe", "--bind-to", "none", "-np", ranks.ToString(), Dotnet, Worker, scenario], scenario + $"-np{ranks}");
+    /// <summary>Runs a scenario on <paramref name="ranks"/> processes under mpirun; <paramref name="arguments"/> go between the scenario and the outdir.</summary>
+    public JobResult Run(string scenario, int ranks = 2, params string[] arguments) =>
+        Launch(Mpirun, ["--allow-run-as-root", "--oversubscribe", "--bind-to", "none", "-np", ranks.ToString(), Dotnet, Worker, scenario, .. arguments], scenario + $"-np{ranks}");
 
     /// <summary>Runs a scenario as one plain process, as a user would without mpirun.</summary>
-    public JobResult RunAlone(string scenario) => Launch(Dotnet, [Worker, scenario], scenario + "-alone");
+    public JobResult RunAlone(string scenario, params string[] arguments) => Launch(Dotnet, [Worker, scenario, .. arguments], scenario + "-alone");
 
     private static string Dotnet => Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
 

@@ -12,15 +12,15 @@ namespace MobileNeXt.Distributed.Tests;
 /// </summary>
 public static class RankProgram
 {
-    /// <summary>Entry point: scenario name and output directory.</summary>
+    /// <summary>Entry point: scenario name, the scenario's own arguments if any, and the output directory (last).</summary>
     public static int Main(string[] args)
     {
-        if (args.Length != 2)
+        if (args.Length < 2)
         {
-            Console.Error.WriteLine("usage: dotnet MobileNeXt.Distributed.Tests.dll <collectives|sgd|step|throw|unhandled|bench> <outdir>");
+            Console.Error.WriteLine("usage: dotnet MobileNeXt.Distributed.Tests.dll <collectives|sgd|step|throw|unhandled|bench|train|train-resume <last.pth>|train-throw|bench-step <steps> [threads] [batch] [size] [model]> <outdir>");
             return 2;
         }
-        var (scenario, outDir) = (args[0], args[1]);
+        var (scenario, extra, outDir) = (args[0], args[1..^1], args[^1]);
         Directory.CreateDirectory(outDir);
         TorchRuntime.EnsureAvailable();
         torch.set_num_threads(1); // two ranks on two cores
@@ -34,6 +34,10 @@ public static class RankProgram
             "throw" => Throw(comm),
             "unhandled" => Unhandled(comm),
             "bench" => Bench(comm, outDir),
+            "train" => TrainerScenarios.Train(comm, outDir),
+            "train-resume" => TrainerScenarios.ResumeWithThisManyRanks(comm, extra[0], outDir),
+            "train-throw" => TrainerScenarios.ThrowInsideTraining(comm, outDir),
+            "bench-step" => TrainerScenarios.BenchStep(comm, extra),
             _ => throw new ArgumentException($"unknown scenario '{scenario}'"),
         });
     }
@@ -241,11 +245,12 @@ public static class RankProgram
         return 0;
     }
 
-    /// <summary>Every parameter and buffer's raw bytes, in state-dict order.</summary>
-    internal static byte[] StateBytes(nn.Module model)
+    /// <summary>Every parameter and buffer's raw bytes, in state-dict order (of each model in turn).</summary>
+    internal static byte[] StateBytes(params nn.Module[] models)
     {
         using var stream = new MemoryStream();
-        foreach (var (_, t) in model.state_dict()) stream.Write(t.contiguous().bytes);
+        foreach (var model in models)
+            foreach (var (_, t) in model.state_dict()) stream.Write(t.contiguous().bytes);
         return stream.ToArray();
     }
 
