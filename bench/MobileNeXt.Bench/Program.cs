@@ -5,6 +5,14 @@ using MobileNeXt.Bench;
 // dotnet run --project bench/MobileNeXt.Bench -c Release -- inference [threads=2] [iterations=20]
 //                                                         -- data [images=512]
 //                                                         -- train-step [threads=2] [iterations=10]
+// Both sides run with freed memory kept for reuse (TorchRuntime.RetainFreedMemory here, the same glibc tunables for the
+// PyTorch peer); MOBILENEXT_MALLOC=default measures glibc's defaults on both sides instead.
+bool retain = Environment.GetEnvironmentVariable("MOBILENEXT_MALLOC") != "default";
+if (retain) TorchRuntime.RetainFreedMemory();
+PyTorchPeer.RetainFreedMemory = retain;
+Console.WriteLine(retain
+    ? "(malloc: freed memory kept for reuse on both sides — TorchRuntime.RetainFreedMemory / GLIBC_TUNABLES for PyTorch)"
+    : "(malloc: glibc defaults on both sides)");
 TorchRuntime.EnsureAvailable();
 string mode = args.Length > 0 ? args[0] : "inference";
 int threads = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 2;

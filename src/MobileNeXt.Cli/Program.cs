@@ -8,6 +8,9 @@ using Spectre.Console;
 // wrapped cells; give redirected output a fixed, generous width instead.
 if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 160;
 
+// Every verb runs models: let libtorch reuse freed memory rather than fault fresh pages in for every large tensor.
+TorchRuntime.RetainFreedMemory();
+
 var root = new RootCommand("List, summarise and profile MobileNeXt models, and compare them with the paper's tables.")
 {
     ModelsCommand.Create(),
