@@ -125,7 +125,7 @@ internal static class InferenceBenchmark
     private static void RandomiseBatchNorm(nn.Module model)
     {
         using var _ = no_grad();
-        foreach (var bn in model.modules().OfType<TorchSharp.Modules.BatchNorm2d>())
+        foreach (var bn in model.modules().OfType<TorchSharp.Modules.BatchNorm>())
         {
             bn.running_mean!.copy_(randn(bn.running_mean.shape) * 0.1);
             bn.running_var!.copy_(rand(bn.running_var.shape) + 0.5);

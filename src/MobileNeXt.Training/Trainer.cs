@@ -37,7 +37,7 @@ public sealed class Trainer : IDisposable
     private readonly TrainingData _data;
     private readonly ParameterGroups _groups;
     private readonly Parameter[] _parameters;
-    private readonly SGD _optimizer;
+    private readonly SgdOptimizer _optimizer;
     private readonly FlatGradientBuffer? _flatGradients;
     private bool _stopAgreed;
     private readonly ReadAheadLoader _loader;
@@ -58,6 +58,7 @@ public sealed class Trainer : IDisposable
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(data);
         options.Validate();
+        if (options.RetainFreedMemory) TorchRuntime.RetainFreedMemory();
         TorchRuntime.EnsureAvailable();
         Options = options;
         _data = data;
@@ -259,8 +260,8 @@ public sealed class Trainer : IDisposable
         // Dropout's draws depend on (seed, step) only, so a resumed run draws the same masks.
         manual_seed(SeedMixer.Mix(Options.Seed, 1, step));
         double lr = Schedule.At(step);
-        foreach (var group in _optimizer.ParamGroups) group.LearningRate = lr;
-        _optimizer.zero_grad();
+        _optimizer.LearningRate = lr;
+        _optimizer.ZeroGrad();
         var logits = Model.call(batch.Images);
         var loss = nn.functional.cross_entropy(logits, batch.Labels, label_smoothing: Options.LabelSmoothing);
         double value = loss.item<float>();
@@ -290,7 +291,7 @@ public sealed class Trainer : IDisposable
         loss.backward();
         _flatGradients?.AverageGradients(_communicator); // one all-reduce + divide, before clipping and the step
         if (Options.ClipGradNorm is { } clip) nn.utils.clip_grad_norm_(_parameters, clip);
-        _optimizer.step();
+        _optimizer.Step();
         Ema?.Update();
         return value;
     }
@@ -339,17 +340,8 @@ public sealed class Trainer : IDisposable
         Options = Options,
         ModelState = Model.state_dict(),
         EmaState = Ema?.Module.state_dict(),
-        MomentumBuffers = MomentumStates()
-            .Where(x => x.State.momentum_buffer is not null)
-            .ToDictionary(x => x.Name, x => x.State.momentum_buffer!),
+        MomentumBuffers = _optimizer.MomentumBuffers().ToDictionary(),
     };
-
-    // TorchSharp keeps one live state object per parameter, in group order (decay group, then no-decay group).
-    private IEnumerable<(string Name, SGD.State State)> MomentumStates()
-    {
-        var states = _optimizer.state_dict().State;
-        return _groups.All.Select((x, i) => (x.Name, (SGD.State)states[i]));
-    }
 
     private (long Step, double Best) Resume(string path)
     {
@@ -377,15 +369,7 @@ public sealed class Trainer : IDisposable
             if (checkpoint.EmaState is not null) ModelWeights.Load(Ema.Module, checkpoint.EmaState, path);
             else Ema.CopyFromModel();
         }
-        using (no_grad())
-        {
-            foreach (var (name, state) in MomentumStates())
-            {
-                if (!checkpoint.MomentumBuffers.TryGetValue(name, out var buffer)) continue;
-                state.momentum_buffer?.Dispose();
-                state.momentum_buffer = buffer.detach().clone();
-            }
-        }
+        _optimizer.LoadMomentumBuffers(checkpoint.MomentumBuffers);
         return (checkpoint.Step, checkpoint.BestTop1);
     }
 

@@ -38,8 +38,8 @@ public sealed class LocalTests
         model.forward(x).sum().backward();
         flat.Buffer.allclose(once * 2, rtol: 1e-5, atol: 1e-6).Should().BeTrue("a second backward accumulates into the same memory");
 
-        var optimizer = torch.optim.SGD(parameters, 0.1);
-        optimizer.zero_grad();
+        using var optimizer = MobileNeXt.Training.Optimization.ParameterGroups.Split(model, decayNormAndBias: true).CreateSgd(0.1, 0.9, nesterov: false, weightDecay: 0);
+        optimizer.ZeroGrad();
         flat.IsAttached().Should().BeTrue();
         flat.Buffer.count_nonzero().item<long>().Should().Be(0);
     }

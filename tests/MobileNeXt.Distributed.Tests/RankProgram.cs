@@ -1,3 +1,5 @@
+using MobileNeXt.Layers;
+using MobileNeXt.Training.Optimization;
 using System.Diagnostics;
 using System.Globalization;
 using MobileNeXt.Training.Distributed;
@@ -122,8 +124,8 @@ public static class RankProgram
 
     /// <summary>Conv + BatchNorm + linear: small, but with every kind of state a MobileNeXt has.</summary>
     internal static nn.Module<Tensor, Tensor> BnNet() => nn.Sequential(
-        nn.Conv2d(3, 8, 3, padding: 1, bias: false), nn.BatchNorm2d(8), nn.ReLU6(),
-        nn.Conv2d(8, 8, 3, stride: 2, padding: 1, groups: 8, bias: false), nn.BatchNorm2d(8), nn.ReLU6(),
+        nn.Conv2d(3, 8, 3, padding: 1, bias: false), new SafeBatchNorm2d(8), nn.ReLU6(),
+        nn.Conv2d(8, 8, 3, stride: 2, padding: 1, groups: 8, bias: false), new SafeBatchNorm2d(8), nn.ReLU6(),
         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 5));
 
     /// <summary>Conv + linear, no BatchNorm: a step on a split batch must equal one on the whole batch.</summary>
@@ -140,7 +142,7 @@ public static class RankProgram
         var model = BnNet();
         var synced = ParameterSync.BroadcastFrom(model, comm);
         using var grads = new FlatGradientBuffer(model.parameters());
-        var opt = torch.optim.SGD(model.parameters(), 0.05, momentum: 0.9, weight_decay: 1e-4);
+        using var opt = ParameterGroups.Split(model, decayNormAndBias: true).CreateSgd(0.05, 0.9, nesterov: false, weightDecay: 1e-4);
         var gen = new Generator(1000 + (ulong)r);
         var losses = new List<float>();
         var attachedEveryStep = true;
@@ -150,12 +152,12 @@ public static class RankProgram
             using var scope = NewDisposeScope();
             var x = randn(new long[] { 6, 3, 8, 8 }, generator: gen);
             var y = randint(0, 5, new long[] { 6 }, generator: gen);
-            opt.zero_grad();
+            opt.ZeroGrad();
             var loss = nn.functional.cross_entropy(model.forward(x), y);
             loss.backward();
             attachedEveryStep &= grads.IsAttached() && grads.Buffer.abs().sum().item<float>() > 0;
             grads.AverageGradients(comm);
-            opt.step();
+            opt.Step();
             losses.Add(loss.item<float>());
         }
         var before = RunningStatsBytes(model);
@@ -176,7 +178,7 @@ public static class RankProgram
         var model = PlainNet();
         ParameterSync.BroadcastFrom(model, comm);
         using var grads = new FlatGradientBuffer(model.parameters());
-        var opt = torch.optim.SGD(model.parameters(), 0.5);
+        using var opt = ParameterGroups.Split(model, decayNormAndBias: true).CreateSgd(0.5, 0, nesterov: false, weightDecay: 0);
         var gen = new Generator(7);
         for (var step = 0; step < 2; step++)
         {
@@ -184,11 +186,11 @@ public static class RankProgram
             var x = randn(new long[] { GlobalBatch, 3, 8, 8 }, generator: gen);
             var y = randint(0, 5, new long[] { GlobalBatch }, generator: gen);
             var share = GlobalBatch / comm.Size;
-            opt.zero_grad();
+            opt.ZeroGrad();
             var loss = nn.functional.cross_entropy(model.forward(x.narrow(0, comm.Rank * share, share)), y.narrow(0, comm.Rank * share, share));
             loss.backward();
             grads.AverageGradients(comm);
-            opt.step();
+            opt.Step();
         }
         File.WriteAllBytes(Path.Combine(outDir, $"step-size{comm.Size}-rank{comm.Rank}.bin"), StateBytes(model));
         return 0;

@@ -24,7 +24,7 @@ internal static class BatchNormFolding
             switch (module)
             {
                 case Conv2d conv:
-                    var norm = NextSibling(modules, name) as BatchNorm2d
+                    var norm = NextSibling(modules, name) as BatchNorm
                         ?? throw new InvalidOperationException($"{name}: a conv without a following BatchNorm cannot be fused.");
                     var (weight, bias) = nn.utils.fuse_conv_bn_weights(conv.weight!, conv.bias, norm.running_mean!, norm.running_var!, norm.eps, norm.weight!, norm.bias!, transpose: false);
                     var fusedConv = (Conv2d)twin;

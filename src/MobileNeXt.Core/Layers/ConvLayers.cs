@@ -16,7 +16,7 @@ internal static class ConvLayers
 
     /// <summary>BatchNorm2d with PyTorch's eps 1e-5 and momentum 0.1 (architecture.md); in a fused network, an Identity placeholder.</summary>
     public static nn.Module<Tensor, Tensor> Norm(long channels, bool fused = false) =>
-        fused ? nn.Identity() : nn.BatchNorm2d(channels, eps: 1e-5, momentum: 0.1);
+        fused ? nn.Identity() : new SafeBatchNorm2d(channels, eps: 1e-5, momentum: 0.1);
 
     /// <summary>ReLU6, in place as in the released code (the preceding BatchNorm's output is not needed by autograd).</summary>
     public static ReLU6 Act() => nn.ReLU6(inplace: true);
@@ -38,7 +38,7 @@ internal static class ConvLayers
                     nn.init.normal_(conv.weight, 0, Math.Sqrt(2.0 / fanOut));
                     if (conv.bias is not null) nn.init.zeros_(conv.bias);
                     break;
-                case BatchNorm2d bn:
+                case BatchNorm bn:
                     nn.init.ones_(bn.weight!);
                     nn.init.zeros_(bn.bias!);
                     break;

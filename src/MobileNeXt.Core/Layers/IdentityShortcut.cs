@@ -27,11 +27,11 @@ public static class IdentityShortcut
     {
         int c = (int)input.shape[1];
         int k = Channels(alpha, c);
-        if (k == c) return residual.add_(input);
+        if (k == c) return residual.add_(input, KeptScalars.One);
         if (k == 0) return residual;
         using var head = residual.narrow(1, 0, k);
         using var source = input.narrow(1, 0, k);
-        head.add_(source);
+        head.add_(source, KeptScalars.One);
         return residual;
     }
 }

@@ -128,7 +128,7 @@ public sealed class InvertedResidual : nn.Module<Tensor, Tensor>, IExpansionTap
     public override Tensor forward(Tensor x)
     {
         var y = conv.call(x);
-        return useShortcut ? y.add_(x) : y;
+        return useShortcut ? y.add_(x, KeptScalars.One) : y;
     }
 
     /// <summary>Runs the block and also returns the expansion's output (the SSDLite tap).</summary>
@@ -139,7 +139,7 @@ public sealed class InvertedResidual : nn.Module<Tensor, Tensor>, IExpansionTap
         var expanded = ((nn.Module<Tensor, Tensor>)conv[0]).call(x);
         var y = expanded;
         for (int i = 1; i < conv.Count; i++) y = ((nn.Module<Tensor, Tensor>)conv[i]).call(y);
-        if (useShortcut) y.add_(x);
+        if (useShortcut) y.add_(x, KeptScalars.One);
         return (y.MoveToOuterDisposeScope(), expanded.MoveToOuterDisposeScope());
     }
 }

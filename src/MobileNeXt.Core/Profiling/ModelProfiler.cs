@@ -77,13 +77,13 @@ public static class ModelProfiler
             // architecture.md: Cout·Hout·Wout·(Cin/groups)·kh·kw
             Conv2d c => (outElements * (c.in_channels / c.groups) * c.kernel_size[0] * c.kernel_size[1], 0L),
             Linear l => (outElements * l.in_features, 0L),
-            BatchNorm2d or ReLU6 or ReLU or Hardswish => (0L, outElements),
+            BatchNorm or ReLU6 or ReLU or Hardswish => (0L, outElements),
             AdaptiveAvgPool2d => (0L, input.Aggregate(1L, (a, b) => a * b)),
             SandglassBlock b => (0L, (long)b.ShortcutChannels * output[2] * output[3]),
             _ => (0L, 0L),
         };
         if (module is InvertedResidual ir && input.SequenceEqual(output)) elementwise = outElements;
-        return new LayerProfile(name, module.GetType().Name, input, output, ownParams, macs, elementwise) { IsLeaf = leaf };
+        return new LayerProfile(name, module is BatchNorm ? "BatchNorm2d" : module.GetType().Name, input, output, ownParams, macs, elementwise) { IsLeaf = leaf };
     }
 
     /// <summary>Adds every descendant's own cost to each container (names are dotted paths).</summary>

@@ -100,7 +100,8 @@ public sealed class FlatGradientBuffer : IDisposable
         }
         if (communicator.Size == 1) return;
         communicator.AllReduceSum(Buffer);
-        Buffer.div_(communicator.Size);
+        using var size = ((long)communicator.Size).ToScalar(); // held until the call returns (KeptScalars explains why)
+        Buffer.div_(size);
     }
 
     /// <summary>Releases the buffer. The parameters' grads keep their own references to its memory.</summary>

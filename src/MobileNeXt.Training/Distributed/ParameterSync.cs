@@ -45,7 +45,8 @@ public static class BatchNormSync
         Packed.Run(stats, flat =>
         {
             communicator.AllReduceSum(flat);
-            flat.div_(communicator.Size);
+            using var size = ((long)communicator.Size).ToScalar(); // held until the call returns (KeptScalars explains why)
+            flat.div_(size);
         });
         return stats.Count;
     }

@@ -48,9 +48,10 @@ public sealed class ModelEma : IDisposable
     public void Update()
     {
         using var _ = no_grad();
+        using Tensor weight = 1 - Decay; // one 0-dim tensor held for the whole loop, not a finalizable temporary per call (KeptScalars explains why)
         foreach (var (ema, model) in _pairs)
         {
-            if (ema.is_floating_point()) ema.lerp_(model, 1 - Decay);
+            if (ema.is_floating_point()) ema.lerp_(model, weight);
             else ema.copy_(model);
         }
     }

@@ -43,16 +43,9 @@ public sealed class ParameterGroups
     }
 
     /// <summary>
-    /// An SGD optimizer over the groups (built after any <c>model.to(…)</c>: moving replaces parameters). Each group's
-    /// list is materialised, because TorchSharp enumerates a group's parameters again on every step.
+    /// An SGD optimizer over the groups (built after any <c>model.to(…)</c>: moving replaces parameters): the decay group
+    /// gets <paramref name="weightDecay"/>, the other none.
     /// </summary>
-    public SGD CreateSgd(double learningRate, double momentum, bool nesterov, double weightDecay)
-    {
-        var groups = new List<SGD.ParamGroup>();
-        if (Decay.Count > 0)
-            groups.Add(new SGD.ParamGroup(Decay.Select(x => x.Parameter).ToList(), lr: learningRate, momentum: momentum, nesterov: nesterov, weight_decay: weightDecay));
-        if (NoDecay.Count > 0)
-            groups.Add(new SGD.ParamGroup(NoDecay.Select(x => x.Parameter).ToList(), lr: learningRate, momentum: momentum, nesterov: nesterov, weight_decay: 0));
-        return torch.optim.SGD(groups, learningRate, momentum, nesterov: nesterov);
-    }
+    public SgdOptimizer CreateSgd(double learningRate, double momentum, bool nesterov, double weightDecay) =>
+        new(this, learningRate, momentum, nesterov, weightDecay);
 }

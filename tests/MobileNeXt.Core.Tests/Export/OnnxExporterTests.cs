@@ -115,7 +115,7 @@ public class OnnxExporterTests(ITestOutputHelper output)
         ops.Count(o => o == "Concat").Should().Be(12);
         ops.Count(o => o == "Slice").Should().Be(36);
         onnx.Graph.Initializer.Select(i => i.Name).Should().Contain("features.0.0.weight").And.Contain("classifier.1.weight");
-        model.modules().OfType<BatchNorm2d>().Should().NotBeEmpty("the exported model is left unchanged");
+        model.modules().OfType<BatchNorm>().Should().NotBeEmpty("the exported model is left unchanged");
     }
 
     [Fact]
@@ -161,7 +161,7 @@ public class OnnxExporterTests(ITestOutputHelper output)
         var g = new Generator((ulong)seed);
         foreach (var linear in model.modules().OfType<Linear>())
             linear.weight.copy_(randn(linear.weight.shape, generator: g) * 0.1);
-        foreach (var bn in model.modules().OfType<BatchNorm2d>())
+        foreach (var bn in model.modules().OfType<BatchNorm>())
         {
             bn.running_mean!.copy_(randn(bn.running_mean.shape, generator: g) * 0.1);
             bn.running_var!.copy_(rand(bn.running_var.shape, generator: g) + 0.5);

@@ -22,7 +22,7 @@ public class FuseTests
         model.eval();
         using var fused = model.Fuse();
         fused.IsFused.Should().BeTrue();
-        fused.modules().OfType<BatchNorm2d>().Should().BeEmpty();
+        fused.modules().OfType<BatchNorm>().Should().BeEmpty();
         fused.modules().OfType<Conv2d>().Select(c => c.bias).Should().NotContainNulls();
         using var _ = no_grad();
         var x = TestSupport.Vectors["input"];
@@ -41,7 +41,7 @@ public class FuseTests
         {
             // Give every BatchNorm non-trivial statistics and affine parameters, so the fold is exercised.
             var g = new Generator(11);
-            foreach (var bn in model.modules().OfType<BatchNorm2d>())
+            foreach (var bn in model.modules().OfType<BatchNorm>())
             {
                 bn.running_mean!.copy_(randn(bn.running_mean.shape, generator: g) * 0.1);
                 bn.running_var!.copy_(rand(bn.running_var.shape, generator: g) + 0.5);
@@ -52,7 +52,7 @@ public class FuseTests
         model.eval();
         using var fused = model.Fuse();
         fused.NumClasses.Should().Be(5);
-        fused.modules().OfType<BatchNorm2d>().Should().BeEmpty();
+        fused.modules().OfType<BatchNorm>().Should().BeEmpty();
         using var _ = no_grad();
         using var x = randn(2, 3, 96, 96, generator: new Generator(2));
         using var expected = model.call(x);
@@ -65,7 +65,7 @@ public class FuseTests
     {
         using var model = ModelRegistry.Create("mobilenext_035");
         using var fused = model.Fuse();
-        model.modules().OfType<BatchNorm2d>().Should().NotBeEmpty();
+        model.modules().OfType<BatchNorm>().Should().NotBeEmpty();
         model.parameters().Should().OnlyContain(p => p.requires_grad);
         var act = () => fused.Fuse();
         act.Should().Throw<InvalidOperationException>().WithMessage("*already fused*");

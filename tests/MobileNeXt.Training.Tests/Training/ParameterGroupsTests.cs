@@ -29,12 +29,4 @@ public class ParameterGroupsTests
         groups.NoDecay.Should().BeEmpty();
         groups.Decay.Should().HaveCount(model.parameters().Count());
     }
-
-    [Fact]
-    public void Should_give_the_no_decay_group_zero_weight_decay()
-    {
-        using var model = ModelRegistry.Create("mobilenext_035", new ModelCreateOptions { NumClasses = 10 });
-        using var sgd = ParameterGroups.Split(model, decayNormAndBias: false).CreateSgd(0.1, 0.9, nesterov: true, weightDecay: 1e-4);
-        sgd.ParamGroups.Cast<TorchSharp.Modules.SGD.ParamGroup>().Select(g => g.Options.weight_decay).Should().Equal(1e-4, 0.0);
-    }
 }
