@@ -49,17 +49,18 @@ internal static class TrainingBenchmark
         var (version, torchSeconds) = PyTorchPeer.Run("train", "1.0", "32", threads.ToString(CultureInfo.InvariantCulture), iterations.ToString(CultureInfo.InvariantCulture));
         using var model = ModelRegistry.Create("mobilenext_100");
         model.train();
-        // The same step as the peer: SGD Nesterov 0.9, weight decay 1e-4, label smoothing 0.1.
-        var optimizer = optim.SGD(model.parameters(), learningRate: 0.01, momentum: 0.9, weight_decay: 1e-4, nesterov: true);
+        // The same step as the peer: SGD Nesterov 0.9, weight decay 1e-4, label smoothing 0.1; the trainer's optimizer.
+        using var optimizer = MobileNeXt.Training.Optimization.ParameterGroups.Split(model, decayNormAndBias: true)
+            .CreateSgd(0.01, 0.9, nesterov: true, weightDecay: 1e-4);
         using var loss = new TorchSharp.Modules.CrossEntropyLoss(label_smoothing: 0.1);
         using var x = randn(32, 3, 224, 224);
         using var y = randint(0, 1000, [32], dtype: ScalarType.Int64);
         double seconds = Timing.MedianSeconds(() =>
         {
             using var scope = NewDisposeScope();
-            optimizer.zero_grad();
+            optimizer.ZeroGrad();
             loss.call(model.call(x), y).backward();
-            optimizer.step();
+            optimizer.Step();
         }, iterations, warmup: 2);
         Console.WriteLine($"# Training step, mobilenext_100, batch 32, 224², {threads} threads, median of {iterations} steps");
         Console.WriteLine();

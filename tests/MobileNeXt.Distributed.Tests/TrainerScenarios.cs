@@ -1,3 +1,4 @@
+using MobileNeXt.Training.Optimization;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -145,14 +146,16 @@ internal static class TrainerScenarios
         int steps = Arg(0, 20), threads = Arg(1, 1), batch = Arg(2, 32), size = Arg(3, 224);
         string modelName = arguments.Length > 4 ? arguments[4] : "mobilenext_100";
         const int Warmup = 3;
+        TorchRuntime.RetainFreedMemory(); // as the trainer does
         torch.set_num_threads(threads);
         torch.manual_seed(0);
         var model = ModelRegistry.Create(modelName, new ModelCreateOptions { NumClasses = 1000 });
         model.train();
         ParameterSync.BroadcastFrom(model, comm);
-        var parameters = model.parameters().ToList();
+        var groups = ParameterGroups.Split(model, decayNormAndBias: true);
+        var parameters = groups.All.Select(x => x.Parameter).ToList();
         using var grads = new FlatGradientBuffer(parameters);
-        using var optimizer = torch.optim.SGD(parameters, 0.05, momentum: 0.9, weight_decay: 4e-5);
+        using var optimizer = groups.CreateSgd(0.05, 0.9, nesterov: false, weightDecay: 4e-5);
         var gen = new Generator(100 + (ulong)comm.Rank);
         var stepMs = new List<double>();
         var averageMs = new List<double>();
@@ -163,7 +166,7 @@ internal static class TrainerScenarios
             var y = randint(0, 1000, new long[] { batch }, generator: gen);
             comm.Barrier(); // every rank starts the step together, so the all-reduce time is not another rank's lag
             var clock = Stopwatch.StartNew();
-            optimizer.zero_grad();
+            optimizer.ZeroGrad();
             var loss = nn.functional.cross_entropy(model.call(x), y);
             loss.item<float>();
             loss.backward();
@@ -171,7 +174,7 @@ internal static class TrainerScenarios
             grads.AverageGradients(comm);
             average.Stop();
             nn.utils.clip_grad_norm_(parameters, 2.0);
-            optimizer.step();
+            optimizer.Step();
             clock.Stop();
             if (i < Warmup) continue;
             stepMs.Add(clock.Elapsed.TotalMilliseconds);
