@@ -64,10 +64,12 @@ public static class TorchRuntime
     /// for the same reason.</para>
     /// <para>This is the in-process equivalent of <c>GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=…</c>:
     /// <c>mallopt(M_MMAP_MAX, 0)</c> serves large blocks from the heap, <c>mallopt(M_TRIM_THRESHOLD, 2³¹−1)</c> keeps
-    /// freed heap memory, and <c>mallopt(M_ARENA_MAX, 1)</c> keeps every thread on the one heap that can grow past 64 MiB
-    /// (other arenas would still <c>mmap</c> such blocks). The process's resident memory then stays at its peak rather than
-    /// falling between steps — the trade every caching allocator makes. Call it once, before the first large tensor, in a
-    /// process that runs models (the <c>mobilenext</c> command and <c>Trainer</c> do).</para>
+    /// freed heap memory, and <c>mallopt(M_ARENA_MAX, 1)</c> sends threads that have no arena yet to the main one. Blocks up to
+    /// 64 MiB are then reused on every thread; larger ones only on threads of the main arena — the process's main thread,
+    /// where a console app runs its model (glibc's other arenas grow by at most 64 MiB and still <c>mmap</c> beyond that).
+    /// The process's resident memory stays at its peak rather than falling between steps — the trade every caching
+    /// allocator makes. Call it once, at start, before other threads allocate (the <c>mobilenext</c> command and
+    /// <c>Trainer</c> do).</para>
     /// </remarks>
     public static bool RetainFreedMemory()
     {

@@ -1,0 +1,33 @@
+using System.Runtime.InteropServices;
+using static TorchSharp.torch;
+
+namespace MobileNeXt.Core.Tests;
+
+public class TorchRuntimeTests
+{
+    [Fact]
+    public void Should_keep_a_freed_large_tensor_in_the_heap_for_reuse()
+    {
+        if (!OperatingSystem.IsLinux()) return; // the setting is glibc's
+        TorchRuntime.RetainFreedMemory();
+        TorchRuntime.RetainFreedMemory().Should().BeFalse("the setting is made once per process");
+
+        // 48 MiB is above glibc's largest mmap threshold (32 MiB): with its defaults the block is mmapped and unmapped on
+        // free, leaving nothing free in the heap (glibc's mallinfo2: fordblks = free bytes malloc holds). It is also below
+        // the 64 MiB a thread's own arena can grow by, so the test holds on whichever thread xunit runs it.
+        const long Bytes = 48L << 20;
+        using (var t = ones(Bytes / sizeof(float))) t.sum().Dispose();
+        var info = MallInfo2();
+        ((long)info.FreeBytes).Should().BeGreaterThanOrEqualTo(Bytes, "the freed tensor stays in malloc's heap, ready for the next one");
+        ((long)info.MmappedBytes).Should().BeLessThan(Bytes, "no large tensor is served by its own mmap");
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct MallocInfo
+    {
+        public nuint Arena, OrdinaryBlocks, SmallBlocks, MmappedBlocks, MmappedBytes, MaxAllocated, SmallFreeBytes, AllocatedBytes, FreeBytes, Releasable;
+    }
+
+    [DllImport("libc", EntryPoint = "mallinfo2")]
+    private static extern MallocInfo MallInfo2();
+}
