@@ -17,7 +17,8 @@ public static class Evaluation
 {
     /// <summary>
     /// Evaluates <paramref name="model"/> (switched to eval mode) on <paramref name="dataset"/>; with several processes
-    /// each evaluates its shard and the counts are summed through <paramref name="communicator"/>.
+    /// each evaluates its shard and the counts are summed through <paramref name="communicator"/>. Batches are decoded on
+    /// the CPU and moved to the device of the model's parameters.
     /// </summary>
     public static EvaluationResult Evaluate(nn.Module<Tensor, Tensor> model, IImageDataset dataset, EvalPreprocessing preprocessing,
         int batchSize = 64, int workers = 2, ICommunicator? communicator = null, CancellationToken cancellationToken = default)
@@ -30,6 +31,8 @@ public static class Evaluation
         var loader = new ReadAheadLoader(dataset, preprocessing, sampler, new ReadAheadLoaderOptions { BatchSize = batchSize, Workers = workers, DropLast = false });
         int k = Math.Min(5, dataset.Classes.Count);
         double correct1 = 0, correct5 = 0, count = 0;
+        var device = model.parameters().FirstOrDefault()?.device ?? CPU; // batches go where the model is
+        bool onCpu = device.type == DeviceType.CPU;
         bool wasTraining = model.training;
         model.eval();
         try
@@ -39,9 +42,9 @@ public static class Evaluation
             {
                 using var scope = NewDisposeScope();
                 using var b = batch;
-                var logits = model.call(b.Images);
+                var logits = model.call(onCpu ? b.Images : b.Images.to(device));
                 var topk = logits.topk(k, dim: 1).indexes;
-                var hits = topk.eq(b.Labels.unsqueeze(1));
+                var hits = topk.eq((onCpu ? b.Labels : b.Labels.to(device)).unsqueeze(1));
                 correct1 += hits[.., 0].sum().item<long>();
                 correct5 += hits.any(1).sum().item<long>();
                 count += b.Count;

@@ -45,6 +45,7 @@ public sealed class Trainer : IDisposable
     private readonly CheckpointStore? _store;
     private readonly MetricsLog? _log;
     private readonly double _width;
+    private readonly Device _device;
 
     /// <summary>Builds the model, optimizer and data pipeline of a run; nothing is trained until <see cref="Run"/>.</summary>
     /// <param name="options">The run's settings (validated here).</param>
@@ -65,6 +66,7 @@ public sealed class Trainer : IDisposable
         _communicator = communicator ?? new SingleProcessCommunicator();
         _progress = progress ?? SilentProgress.Instance;
         if (options.Threads is { } threads) set_num_threads(threads);
+        _device = TrainingDevice.Resolve(options.Device, _communicator); // a GPU asked for but missing is reported at once
 
         int classes = data.Train.Classes.Count;
         if (data.Validation.Classes.Count != classes)
@@ -87,8 +89,14 @@ public sealed class Trainer : IDisposable
         Model = ModelRegistry.Create(options.Model, options.ModelCreateOptions(classes));
         Model.train();
         if (_communicator.Size > 1) ParameterSync.BroadcastFrom(Model, _communicator);
+        bool onGpu = _device.type != DeviceType.CPU;
+        if (onGpu) Model.to(_device);
         if (options.EmaDecay is { } decay)
-            Ema = new ModelEma(Model, ModelRegistry.Create(options.Model, options.ModelCreateOptions(classes)), decay);
+        {
+            var shadow = ModelRegistry.Create(options.Model, options.ModelCreateOptions(classes));
+            if (onGpu) shadow.to(_device);
+            Ema = new ModelEma(Model, shadow, decay);
+        }
 
         // Built after the model is final: moving a model replaces its parameters (torchsharp-notes §3).
         _groups = ParameterGroups.Split(Model, options.DecayNormAndBias);
@@ -115,6 +123,9 @@ public sealed class Trainer : IDisposable
 
     /// <summary>The run's settings.</summary>
     public TrainingOptions Options { get; }
+
+    /// <summary>The device this process trains on (<see cref="TrainingOptions.Device"/> resolved for its rank).</summary>
+    public Device Device => _device;
 
     /// <summary>The model being trained.</summary>
     public ImageClassifier Model { get; }
@@ -233,7 +244,7 @@ public sealed class Trainer : IDisposable
             if (isBest) best = eval.Top1;
             if (_store is not null && _log is not null)
             {
-                _store.Save(MakeCheckpoint(epoch + 1, step, best), isBest);
+                Save(epoch + 1, step, best, isBest);
                 _log.Append(metrics);
                 TrainingPlots.Write(_store.Directory, history, Schedule);
             }
@@ -247,7 +258,7 @@ public sealed class Trainer : IDisposable
         SyncRunningStats();
         if (_store is not null)
         {
-            _store.Save(MakeCheckpoint(epoch, step, best), isBest: false);
+            Save(epoch, step, best, isBest: false);
             _progress.OnMessage($"Interrupted at epoch {epoch + 1}, step {step}; saved '{_store.LastPath}'. Continue with --resume {_store.LastPath}.");
         }
         return new TrainingResult(history, epoch, step, true, _store?.LastPath, _store is not null && File.Exists(_store.BestPath) ? _store.BestPath : null);
@@ -262,8 +273,11 @@ public sealed class Trainer : IDisposable
         double lr = Schedule.At(step);
         _optimizer.LearningRate = lr;
         _optimizer.ZeroGrad();
-        var logits = Model.call(batch.Images);
-        var loss = nn.functional.cross_entropy(logits, batch.Labels, label_smoothing: Options.LabelSmoothing);
+        bool onCpu = _device.type == DeviceType.CPU;
+        var images = onCpu ? batch.Images : batch.Images.to(_device); // the copies belong to the step's scope
+        var labels = onCpu ? batch.Labels : batch.Labels.to(_device);
+        var logits = Model.call(images);
+        var loss = nn.functional.cross_entropy(logits, labels, label_smoothing: Options.LabelSmoothing);
         double value = loss.item<float>();
         string where = "";
         if (_communicator.Size > 1)
@@ -326,6 +340,16 @@ public sealed class Trainer : IDisposable
         if (Ema is not null) BatchNormSync.AverageRunningStats(Ema.Module, _communicator);
     }
 
+    /// <summary>Writes a checkpoint (root only); tensors on a GPU are written from host copies made for the write.</summary>
+    private void Save(int completedEpochs, long step, double best, bool isBest)
+    {
+        using var scope = NewDisposeScope(); // the host copies, if any
+        _store!.Save(MakeCheckpoint(completedEpochs, step, best), isBest);
+    }
+
+    private static Dictionary<string, Tensor> OnHost(IEnumerable<KeyValuePair<string, Tensor>> state) =>
+        state.ToDictionary(kv => kv.Key, kv => kv.Value.device_type == DeviceType.CPU ? kv.Value : kv.Value.cpu(), StringComparer.Ordinal);
+
     private TrainingCheckpoint MakeCheckpoint(int completedEpochs, long step, double best) => new()
     {
         Model = Options.Model,
@@ -338,9 +362,9 @@ public sealed class Trainer : IDisposable
         WorldSize = _communicator.Size,
         BestTop1 = best,
         Options = Options,
-        ModelState = Model.state_dict(),
-        EmaState = Ema?.Module.state_dict(),
-        MomentumBuffers = _optimizer.MomentumBuffers().ToDictionary(),
+        ModelState = OnHost(Model.state_dict()),
+        EmaState = Ema is null ? null : OnHost(Ema.Module.state_dict()),
+        MomentumBuffers = OnHost(_optimizer.MomentumBuffers()),
     };
 
     private (long Step, double Best) Resume(string path)

@@ -61,6 +61,66 @@ public sealed class LocalTests
     }
 
     [Fact]
+    public void A_grad_replaced_by_other_memory_of_the_same_shape_is_detected_and_reattached()
+    {
+        torch.manual_seed(6);
+        var model = RankProgram.PlainNet();
+        using var flat = new FlatGradientBuffer(model.parameters());
+        model.forward(randn(2, 3, 8, 8)).sum().backward();
+        var last = flat.Parameters[^1];
+        using (var own = last.grad!.clone()) last.grad = own; // same shape and values, its own storage
+        flat.IsAttached().Should().BeFalse("the check compares storage and offset, not shape");
+        using var comm = new SingleProcessCommunicator();
+        flat.AverageGradients(comm);
+        flat.Reattached.Should().Be(1);
+        flat.IsAttached().Should().BeTrue();
+    }
+
+    [Fact]
+    public void Staging_through_host_memory_averages_exactly_as_the_in_place_reduce()
+    {
+        // The GPU path (buffer on the device, one host copy reduced and copied back), forced on the CPU. The fake
+        // second rank contributes 1 to every element, so the average is (g + 1) / 2 on either path.
+        torch.manual_seed(7);
+        var model = RankProgram.PlainNet();
+        var x = randn(2, 3, 8, 8);
+        using var direct = new FlatGradientBuffer(model.parameters());
+        direct.StagesThroughHost.Should().BeFalse("CPU parameters reduce in place");
+        model.forward(x).sum().backward();
+        using var gradient = direct.Buffer.clone();
+        using var comm = new OnesFromAnotherRank();
+        direct.AverageGradients(comm);
+        using var expected = (gradient + 1) / 2;
+        direct.Buffer.allclose(expected, rtol: 0, atol: 0).Should().BeTrue();
+
+        using var staged = new FlatGradientBuffer(model.parameters(), stageThroughHost: true);
+        staged.StagesThroughHost.Should().BeTrue();
+        staged.Buffer.allclose(direct.Buffer, rtol: 0, atol: 0).Should().BeTrue("the existing grads were copied in");
+        staged.Buffer.copy_(gradient);
+        staged.AverageGradients(comm);
+        staged.Buffer.allclose(expected, rtol: 0, atol: 0).Should().BeTrue("host copy, reduce, divide, copy back");
+        staged.IsAttached().Should().BeTrue("the result was copied into the buffer the grads view");
+        comm.Calls.Should().Be(2);
+    }
+
+    /// <summary>A two-rank communicator whose other rank holds ones: all-reduce adds 1 to every element.</summary>
+    private sealed class OnesFromAnotherRank : ICommunicator
+    {
+        public int Calls { get; private set; }
+        public int Rank => 0;
+        public int Size => 2;
+        public void AllReduceSum(Tensor tensor)
+        {
+            tensor.device_type.Should().Be(DeviceType.CPU, "collectives get host memory");
+            Calls++;
+            tensor.add_(1);
+        }
+        public void Broadcast(Tensor tensor, int root = 0) { }
+        public void Barrier() { }
+        public void Dispose() { }
+    }
+
+    [Fact]
     public void Flat_buffer_needs_one_dtype()
     {
         var a = new Parameter(zeros(3));
@@ -85,6 +145,17 @@ public sealed class LocalTests
     public void Outside_an_MPI_job_AbortOnException_rethrows_the_original_error()
     {
         var act = () => MpiCommunicator.AbortOnException(() => throw new FormatException("boom"));
-        act.Should().Throw<FormatException>().WithMessage("boom");
+        var error = Console.Error;
+        using var captured = new StringWriter();
+        Console.SetError(captured);
+        try
+        {
+            act.Should().Throw<FormatException>().WithMessage("boom");
+        }
+        finally
+        {
+            Console.SetError(error);
+        }
+        captured.ToString().Should().NotContain("boom", "a single process reports its error once, through its caller");
     }
 }

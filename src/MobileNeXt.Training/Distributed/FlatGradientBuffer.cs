@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -6,7 +5,7 @@ using static TorchSharp.torch;
 namespace MobileNeXt.Training.Distributed;
 
 /// <summary>
-/// All of a model's gradients in one contiguous CPU tensor: every trainable parameter's <c>.grad</c> is a view into
+/// All of a model's gradients in one contiguous tensor: every trainable parameter's <c>.grad</c> is a view into
 /// <see cref="Buffer"/>, so backward accumulates straight into it and averaging over ranks is one in-place
 /// all-reduce plus one divide, with no gathering or scattering copies.
 /// </summary>
@@ -15,35 +14,45 @@ namespace MobileNeXt.Training.Distributed;
 /// (it does not replace the tensor), and <c>optimizer.zero_grad()</c> zeroes it in place. <c>module.zero_grad()</c>
 /// sets grads to null instead, which detaches them; <see cref="AverageGradients"/> notices and re-attaches them
 /// (copying the new gradient in), counted in <see cref="Reattached"/>. Build the buffer after moving the model
-/// (<c>Module.to</c> replaces the parameters); parameters must share one dtype and live on the CPU.
+/// (<c>Module.to</c> replaces the parameters); parameters must share one dtype and one device. On a GPU the buffer lives
+/// there too and <see cref="AverageGradients"/> stages it through one host copy, because the communicators reduce CPU
+/// memory (a CUDA-aware MPI is not assumed).
 /// </remarks>
 public sealed class FlatGradientBuffer : IDisposable
 {
     private readonly Parameter[] _parameters;
     private readonly long[] _offsets;
+    private Tensor? _host;
     private bool _disposed;
 
     /// <summary>
     /// Allocates the buffer for the parameters that require a gradient and points their grads into it. A gradient
     /// the parameter already has is copied in; the others start at zero.
     /// </summary>
-    public FlatGradientBuffer(IEnumerable<Parameter> parameters)
+    public FlatGradientBuffer(IEnumerable<Parameter> parameters) : this(parameters, stageThroughHost: false) { }
+
+    /// <summary>As the public constructor; <paramref name="stageThroughHost"/> forces the GPU path's host copy on the CPU (for tests).</summary>
+    internal FlatGradientBuffer(IEnumerable<Parameter> parameters, bool stageThroughHost)
     {
         ArgumentNullException.ThrowIfNull(parameters);
         _parameters = parameters.Where(p => p.requires_grad).ToArray();
         if (_parameters.Length == 0) throw new ArgumentException("No parameter requires a gradient.", nameof(parameters));
         var dtype = _parameters[0].dtype;
+        var device = _parameters[0].device;
         foreach (var p in _parameters)
         {
-            if (p.device_type != DeviceType.CPU)
-                throw new ArgumentException($"FlatGradientBuffer works on CPU parameters; one is on {p.device}.", nameof(parameters));
+            if (p.device_type != device.type || p.device_index != device.index)
+                throw new ArgumentException($"All parameters must live on one device; found {device} and {p.device}.", nameof(parameters));
             if (p.dtype != dtype)
                 throw new ArgumentException($"All parameters must share one dtype; found {dtype} and {p.dtype}.", nameof(parameters));
         }
+        if (dtype is not (ScalarType.Float32 or ScalarType.Float64))
+            throw new ArgumentException($"FlatGradientBuffer holds float32 or float64 gradients; the parameters are {dtype}.", nameof(parameters));
         _offsets = new long[_parameters.Length + 1];
         for (var i = 0; i < _parameters.Length; i++) _offsets[i + 1] = _offsets[i] + _parameters[i].numel();
 
-        Buffer = zeros(_offsets[^1], dtype: dtype).DetachFromDisposeScope();
+        Buffer = zeros(_offsets[^1], dtype: dtype, device: device).DetachFromDisposeScope();
+        StagesThroughHost = stageThroughHost || device.type != DeviceType.CPU;
         using (no_grad())
         {
             for (var i = 0; i < _parameters.Length; i++) Attach(i);
@@ -55,6 +64,12 @@ public sealed class FlatGradientBuffer : IDisposable
 
     /// <summary>The parameters whose gradients live in <see cref="Buffer"/>, in buffer order.</summary>
     public IReadOnlyList<Parameter> Parameters => _parameters;
+
+    /// <summary>
+    /// Whether <see cref="AverageGradients"/> copies the buffer to host memory, reduces it there and copies it back
+    /// (parameters off the CPU), instead of reducing it in place.
+    /// </summary>
+    public bool StagesThroughHost { get; }
 
     /// <summary>Number of elements in <see cref="Buffer"/>.</summary>
     public long ElementCount => _offsets[^1];
@@ -99,9 +114,18 @@ public sealed class FlatGradientBuffer : IDisposable
                 if (!IsAttached(i)) { Attach(i); Reattached++; }
         }
         if (communicator.Size == 1) return;
-        communicator.AllReduceSum(Buffer);
         using var size = ((long)communicator.Size).ToScalar(); // held until the call returns (KeptScalars explains why)
-        Buffer.div_(size);
+        if (!StagesThroughHost)
+        {
+            communicator.AllReduceSum(Buffer);
+            Buffer.div_(size);
+            return;
+        }
+        _host ??= empty(Buffer.shape, dtype: Buffer.dtype).DetachFromDisposeScope(); // allocated once, reused every step
+        _host.copy_(Buffer);
+        communicator.AllReduceSum(_host);
+        _host.div_(size);
+        Buffer.copy_(_host);
     }
 
     /// <summary>Releases the buffer. The parameters' grads keep their own references to its memory.</summary>
@@ -110,6 +134,7 @@ public sealed class FlatGradientBuffer : IDisposable
         if (_disposed) return;
         _disposed = true;
         Buffer.Dispose();
+        _host?.Dispose();
     }
 
     private Tensor Slice(int i) => Buffer.narrow(0, _offsets[i], _offsets[i + 1] - _offsets[i]);
@@ -127,12 +152,21 @@ public sealed class FlatGradientBuffer : IDisposable
         p.grad = view;
     }
 
+    // Tensor.storage<T>() must be asked for the tensor's own element type: another T converts the tensor first and
+    // returns the pointer of that copy (checked with TorchSharp 0.107).
+    private static IntPtr DataPointer(Tensor t) => t.dtype switch
+    {
+        ScalarType.Float32 => t.storage<float>().data_ptr(),
+        ScalarType.Float64 => t.storage<double>().data_ptr(),
+        _ => throw new NotSupportedException($"FlatGradientBuffer holds float32 or float64 gradients, not {t.dtype}."),
+    };
+
     private bool IsAttached(int i)
     {
         using var grad = _parameters[i].grad;
         if (grad is null || !grad.is_contiguous() || grad.numel() != _offsets[i + 1] - _offsets[i]) return false;
         if (grad.numel() == 0) return true;
-        using var slice = Slice(i);
-        return Unsafe.AreSame(ref grad.bytes[0], ref slice.bytes[0]);
+        // Same memory: the same storage at this parameter's offset (works on any device, unlike comparing .bytes).
+        return grad.storage_offset() == _offsets[i] && DataPointer(grad) == DataPointer(Buffer);
     }
 }

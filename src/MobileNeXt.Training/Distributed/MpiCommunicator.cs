@@ -159,7 +159,7 @@ public sealed class MpiCommunicator : ICommunicator
     /// <summary>
     /// Runs <paramref name="body"/>; if it throws, prints the rank and the error to standard error and ends the whole
     /// MPI job at once with MPI_Abort(MPI_COMM_WORLD, 1), so the other ranks do not wait forever in a collective.
-    /// Outside an MPI job the exception is rethrown unchanged.
+    /// Outside an MPI job the exception is rethrown unchanged and nothing is printed.
     /// </summary>
     public static void AbortOnException(Action body)
     {
@@ -202,12 +202,14 @@ public sealed class MpiCommunicator : ICommunicator
     private static bool _handlerInstalled;
 
     /// <summary>
-    /// Prints "rank R of N failed: …" to standard error and, inside a running MPI job, calls MPI_Abort(MPI_COMM_WORLD,
-    /// <paramref name="errorCode"/>), which does not return. Outside an MPI job it only prints and returns.
+    /// Inside a running MPI job: prints "rank R of N failed: …" and the exception to standard error and calls
+    /// MPI_Abort(MPI_COMM_WORLD, <paramref name="errorCode"/>), which does not return. Outside one it does nothing, so a
+    /// single-process run reports its error once, the way its caller does.
     /// </summary>
     public static void AbortJob(Exception error, int errorCode = 1)
     {
         ArgumentNullException.ThrowIfNull(error);
+        if (!MpiNative.IsActive()) return;
         var (rank, size) = Identity();
         try
         {
@@ -217,7 +219,7 @@ public sealed class MpiCommunicator : ICommunicator
             Console.Error.Flush();
         }
         catch (IOException) { }
-        if (MpiNative.IsActive()) MpiNative.MPI_Abort(MpiNative.Export("ompi_mpi_comm_world"), errorCode);
+        MpiNative.MPI_Abort(MpiNative.Export("ompi_mpi_comm_world"), errorCode);
     }
 
     private static (string Rank, string Size) Identity()

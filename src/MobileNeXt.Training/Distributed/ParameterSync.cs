@@ -52,7 +52,7 @@ public static class BatchNormSync
     }
 }
 
-/// <summary>Runs a collective over many tensors as one flat tensor per dtype, copying the result back.</summary>
+/// <summary>Runs a collective over many tensors as one flat host tensor per dtype, copying the result back (to any device).</summary>
 internal static class Packed
 {
     internal static void Run(IReadOnlyList<Tensor> tensors, Action<Tensor> collective)
@@ -63,9 +63,9 @@ internal static class Packed
         foreach (var group in tensors.Where(t => t.numel() > 0).GroupBy(t => t.dtype))
         {
             var members = group.ToList();
-            if (members.Any(t => t.device_type != DeviceType.CPU))
-                throw new ArgumentException("Synchronising weights needs the module on the CPU.");
-            var flat = cat(members.Select(t => t.reshape(-1)).ToList(), 0);
+            // The communicators reduce host memory: tensors on a GPU are gathered into one host tensor (.cpu() of a
+            // CPU tensor is the tensor itself, so on the CPU this is the one cat it always was).
+            var flat = cat(members.Select(t => t.reshape(-1).cpu()).ToList(), 0);
             collective(flat);
             var offset = 0L;
             foreach (var t in members)

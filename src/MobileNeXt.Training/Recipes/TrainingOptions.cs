@@ -91,6 +91,14 @@ public sealed record TrainingOptions
     public int? Threads { get; init; }
 
     /// <summary>
+    /// Where the model trains: <c>cpu</c>, <c>cuda</c> (the first GPU; under mpirun each rank takes the GPU of its
+    /// node-local rank, modulo the GPUs it sees) or <c>cuda:N</c>. A GPU needs an app that references a CUDA build of
+    /// libtorch instead of <c>libtorch-cpu-*</c>. Data is decoded on the CPU and each batch copied over; collectives
+    /// stage through host memory. Default <c>cpu</c>.
+    /// </summary>
+    public string Device { get; init; } = "cpu";
+
+    /// <summary>
     /// Keep the memory libtorch frees for reuse instead of returning it to the kernel (<see cref="TorchRuntime.RetainFreedMemory"/>;
     /// the process-wide glibc setting that made a batch-32 training step several times faster on this project's machines).
     /// Default true; set false when the process must give memory back between steps.
@@ -143,6 +151,7 @@ public sealed record TrainingOptions
         Check(EvalResizeSize is null || EvalResizeSize >= InputSize, nameof(EvalResizeSize), EvalResizeSize, "EvalResizeSize must be at least InputSize");
         Check(Workers >= 1, nameof(Workers), Workers, "Workers must be at least 1");
         Check(Threads is null || Threads >= 1, nameof(Threads), Threads, "Threads must be at least 1");
+        Check(TrainingDevice.IsWellFormed(Device), nameof(Device), Device, "Device must be cpu, cuda or cuda:N (N = 0, 1, …)");
         Check(LogEverySteps >= 1, nameof(LogEverySteps), LogEverySteps, "LogEverySteps must be at least 1");
         Check(MaxStepsPerEpoch >= 0, nameof(MaxStepsPerEpoch), MaxStepsPerEpoch, "MaxStepsPerEpoch must be ≥ 0 (0 = whole epochs)");
     }

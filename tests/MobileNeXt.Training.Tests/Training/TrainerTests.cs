@@ -214,6 +214,30 @@ public sealed class TrainerTests : IDisposable
     }
 
     [Fact]
+    public void Should_refuse_a_GPU_it_cannot_have_before_writing_anything()
+    {
+        var options = Tiny("gpu") with { Device = "cuda" };
+        var act = () => new Trainer(options, Shapes());
+        if (torch.cuda.is_available())
+        {
+            using var trainer = act();
+            trainer.Device.type.Should().Be(DeviceType.CUDA);
+            return;
+        }
+        act.Should().Throw<NotSupportedException>().WithMessage("*no CUDA support*libtorch-cuda-*--device cpu*");
+        Directory.Exists(options.OutputDirectory).Should().BeFalse("the device is checked before the output folder is made");
+    }
+
+    [Fact]
+    public void Should_train_on_the_cpu_when_asked_by_name()
+    {
+        using var trainer = new Trainer(Tiny("cpu") with { Device = "CPU", Epochs = 1, MaxStepsPerEpoch = 1, EmaDecay = null }, Shapes());
+        trainer.Device.type.Should().Be(DeviceType.CPU);
+        trainer.Model.parameters().Should().OnlyContain(p => p.device_type == DeviceType.CPU);
+        trainer.Run().Epochs.Should().ContainSingle();
+    }
+
+    [Fact]
     public void Should_say_when_the_batch_is_larger_than_the_dataset()
     {
         var act = () => new Trainer(Tiny("batch") with { BatchSize = 64 }, Shapes(count: 32));
