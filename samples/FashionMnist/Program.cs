@@ -4,11 +4,14 @@
 //   dotnet run -c Release --project samples/FashionMnist -- [epochs] [output folder]
 //
 // Run it again with the same output folder after Ctrl+C and it resumes where it stopped.
+//
+// Measured on a 2-core Debian 12 machine (10 epochs, 26–31 min): test top-1 per epoch 71.87, 81.78, 83.31, 87.38, 87.49,
+// 88.99, 89.73, 89.99, 90.25, 90.45 %; libtorch's thread scheduling makes the last digits vary from run to run.
 using MobileNeXt.Training;
 using MobileNeXt.Training.Recipes;
 using MobileNeXt.Training.Reporting;
 
-int epochs = args.Length > 0 ? int.Parse(args[0], System.Globalization.CultureInfo.InvariantCulture) : 6;
+int epochs = args.Length > 0 ? int.Parse(args[0], System.Globalization.CultureInfo.InvariantCulture) : 10;
 string output = args.Length > 1 ? args[1] : Path.Combine("runs", "fashion-mnist");
 
 // The paper's recipe (SGD momentum 0.9, cosine, linear warm-up, learning rate set every step), shrunk to 28×28 images:
@@ -17,7 +20,8 @@ var options = RecipePresets.Paper with
     Model = "mobilenext_035",
     InputSize = 32,            // 28×28 upscaled to 32×32, the smallest input five stride-2 stages accept
     EvalResizeSize = 32,       // evaluate on the whole image, resized to 32
-    MinCropScale = 0.6,        // mild crops: a 28-pixel garment has little to spare
+    MinCropScale = 1.0,        // no crops, flips only: a 28-pixel garment has nothing to spare (with crops of 0.6–1 the
+                               // 10-epoch run ended at 89.1 %: the network underfit, training loss 0.33)
     Epochs = epochs,
     WarmupEpochs = 1,
     BatchSize = 128,
