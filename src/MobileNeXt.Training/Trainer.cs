@@ -184,12 +184,12 @@ public sealed class Trainer : IDisposable
             var epochClock = Stopwatch.StartNew();
             double lossSum = 0;
             long images = 0, lossCount = 0;
-            int stepInEpoch = 0;
+            int stepInEpoch = skip;
             Model.train();
-            foreach (var batch in _loader.ReadEpoch(epoch))
+            // Resumed mid-epoch: the loader starts at the first untrained batch without decoding the ones before it.
+            foreach (var batch in _loader.ReadEpoch(epoch, Math.Min(skip, _loader.BatchesPerEpoch)))
             {
                 using var b = batch;
-                if (stepInEpoch < skip) { stepInEpoch++; continue; } // already trained before the checkpoint
                 if (stepInEpoch >= StepsPerEpoch) break;
                 if (StopRequested(cancellationToken))
                     return Interrupt(epoch, step, best, history);

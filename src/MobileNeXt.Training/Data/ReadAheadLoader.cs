@@ -13,7 +13,7 @@ namespace MobileNeXt.Training.Data;
 /// <remarks>
 /// <para>Order and content depend only on (sampler seed, loader seed, epoch), never on <see cref="ReadAheadLoaderOptions.Workers"/>
 /// or timing: batch <c>b</c> holds positions <c>b·B … b·B+B−1</c> of <see cref="EpochSampler.ShardIndices"/>, it is built by
-/// worker <c>b mod W</c> (PyTorch DataLoader's round-robin), and sample <c>i</c> is augmented with its own
+/// worker <c>(b − first) mod W</c> (PyTorch DataLoader's round-robin), and sample <c>i</c> is augmented with its own
 /// <c>Random(mix(seed, epoch, i))</c>.</para>
 /// <para>Memory is bounded: each worker holds at most <see cref="ReadAheadLoaderOptions.PrefetchPerWorker"/> finished batches
 /// plus the one it is building, as managed float arrays; tensors are made on the consumer's thread when a batch is handed out.</para>
@@ -66,11 +66,26 @@ public sealed class ReadAheadLoader
     /// The batches of <paramref name="epoch"/>. Workers start on the first <c>MoveNext</c> and stop when the enumeration
     /// ends or is disposed (e.g. <c>break</c>). Each batch belongs to the caller, who disposes it.
     /// </summary>
-    public IEnumerable<ImageBatch> ReadEpoch(int epoch, CancellationToken cancellationToken = default)
+    public IEnumerable<ImageBatch> ReadEpoch(int epoch, CancellationToken cancellationToken = default) =>
+        ReadEpoch(epoch, 0, cancellationToken);
+
+    /// <summary>
+    /// The batches of <paramref name="epoch"/> from batch <paramref name="firstBatch"/> on, without decoding the ones
+    /// before it (a run resumed mid-epoch): each is identical to the same batch of a whole-epoch read.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="firstBatch"/> is negative or past the epoch's last batch.</exception>
+    public IEnumerable<ImageBatch> ReadEpoch(int epoch, int firstBatch, CancellationToken cancellationToken = default)
+    {
+        if (firstBatch < 0 || firstBatch > BatchesPerEpoch)
+            throw new ArgumentOutOfRangeException(nameof(firstBatch), firstBatch, $"The first batch must lie in 0 … {BatchesPerEpoch} (the batches per epoch).");
+        return Batches(epoch, firstBatch, cancellationToken);
+    }
+
+    private IEnumerable<ImageBatch> Batches(int epoch, int firstBatch, CancellationToken cancellationToken)
     {
         TorchRuntime.EnsureAvailable(); // a one-sentence cause and fix instead of a TypeInitializationException from a worker
         var shard = _sampler.ShardIndices(epoch);
-        int workers = Math.Min(Options.Workers, BatchesPerEpoch);
+        int workers = Math.Min(Options.Workers, Math.Max(1, BatchesPerEpoch - firstBatch));
         int h = _transform.OutputHeight, w = _transform.OutputWidth;
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var channels = new Channel<BatchData>[workers];
@@ -85,14 +100,14 @@ public sealed class ReadAheadLoader
             });
             int worker = k;
             // Dedicated threads: decoding is CPU-bound and blocks, and must not starve the thread pool.
-            tasks[k] = Task.Factory.StartNew(() => RunWorker(worker, workers, epoch, shard, channels[worker].Writer, cts.Token),
+            tasks[k] = Task.Factory.StartNew(() => RunWorker(firstBatch + worker, workers, epoch, shard, channels[worker].Writer, cts.Token),
                 cts.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         }
         try
         {
-            for (int b = 0; b < BatchesPerEpoch; b++)
+            for (int b = firstBatch; b < BatchesPerEpoch; b++)
             {
-                var data = Read(channels[b % workers].Reader, cts.Token);
+                var data = Read(channels[(b - firstBatch) % workers].Reader, cts.Token);
                 if (data.Indices.Length == 0)
                     continue;
                 int n = data.Indices.Length;
@@ -120,12 +135,12 @@ public sealed class ReadAheadLoader
         }
     }
 
-    private void RunWorker(int worker, int workers, int epoch, int[] shard, ChannelWriter<BatchData> writer, CancellationToken token)
+    private void RunWorker(int firstBatch, int workers, int epoch, int[] shard, ChannelWriter<BatchData> writer, CancellationToken token)
     {
         try
         {
             int batch = Options.BatchSize, per = 3 * _transform.OutputHeight * _transform.OutputWidth;
-            for (int b = worker; b < BatchesPerEpoch; b += workers)
+            for (int b = firstBatch; b < BatchesPerEpoch; b += workers)
             {
                 int start = b * batch, size = Math.Min(batch, shard.Length - start);
                 var images = new float[size * per];

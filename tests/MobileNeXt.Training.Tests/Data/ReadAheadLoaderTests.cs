@@ -39,6 +39,47 @@ public class ReadAheadLoaderTests
         }
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void Should_start_mid_epoch_with_the_same_batches_and_decode_none_before(int workers)
+    {
+        var whole = Epoch(Loader(Shapes, workers), 2);
+        var counting = new CountingDataset(Shapes);
+        var tail = new List<ImageBatch>();
+        try
+        {
+            foreach (var batch in Loader(counting, workers).ReadEpoch(2, firstBatch: 5)) tail.Add(batch);
+            tail.Select(b => b.BatchIndex).Should().Equal(5, 6, 7);
+            for (int k = 0; k < tail.Count; k++)
+            {
+                tail[k].Indices.Should().Equal(whole[5 + k].Indices);
+                tail[k].Images.data<float>().ToArray().Should().Equal(whole[5 + k].Images, $"batch {5 + k} must not depend on where the read started");
+            }
+            counting.Loaded.Should().BeEquivalentTo(whole.Skip(5).SelectMany(b => b.Indices), "the first five batches are not decoded");
+        }
+        finally
+        {
+            foreach (var b in tail) b.Dispose();
+        }
+        var beyond = () => Loader(Shapes, workers).ReadEpoch(0, firstBatch: 9);
+        beyond.Should().Throw<ArgumentOutOfRangeException>().WithMessage("*0 … 8*");
+    }
+
+    private sealed class CountingDataset(IImageDataset inner) : IImageDataset
+    {
+        private readonly System.Collections.Concurrent.ConcurrentBag<int> _loaded = [];
+        public IReadOnlyCollection<int> Loaded => _loaded;
+        public int Count => inner.Count;
+        public IReadOnlyList<string> Classes => inner.Classes;
+        public int GetLabel(int index) => inner.GetLabel(index);
+        public SKBitmap? LoadImage(int index)
+        {
+            _loaded.Add(index);
+            return inner.LoadImage(index);
+        }
+    }
+
     [Fact]
     public void Should_follow_the_sampler_order_with_matching_labels_and_shapes()
     {
