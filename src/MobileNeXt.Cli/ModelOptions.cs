@@ -71,7 +71,9 @@ internal sealed class ModelOptions(bool modelAsOption = false)
     }
 
     /// <summary>A label for the built network, e.g. <c>mobilenext_100 (width 0.8, α 0.5)</c>.</summary>
-    public string Describe(ParseResult result)
+    /// <param name="result">The parsed command line.</param>
+    /// <param name="input">The input's description when it is not the square <c>--input-size</c> (e.g. <c>240×320</c>).</param>
+    public string Describe(ParseResult result, string? input = null)
     {
         var parts = new List<string>();
         if (result.GetValue(Width) is { } w) parts.Add($"width {Format.Number(w)}");
@@ -79,7 +81,7 @@ internal sealed class ModelOptions(bool modelAsOption = false)
         if (alpha != 1.0) parts.Add($"α {Format.Number(alpha)}");
         int classes = result.GetValue(Classes);
         if (classes != 1000) parts.Add($"{classes} classes");
-        parts.Add($"{result.GetValue(InputSize)}² input");
+        parts.Add($"{input ?? $"{result.GetValue(InputSize)}²"} input");
         return $"{ModelName(result)} ({string.Join(", ", parts)})";
     }
 

@@ -22,16 +22,24 @@ internal static class ExportCommand
             Description = "Weights to load first: a PyTorch state_dict (.pt/.pth), a training checkpoint (.pth.tar) or TorchSharp .dat. Default: fresh initialisation.",
             HelpName = "file",
         };
+        var height = new Option<int?>("--input-height") { Description = "Input height when it differs from the width (overrides --input-size for the height).", HelpName = "n" };
+        var width = new Option<int?>("--input-width") { Description = "Input width when it differs from the height (overrides --input-size for the width).", HelpName = "n" };
         var command = new Command("export", $"Export a model to ONNX (opset {OnnxExporter.Opset}, BatchNorm folded, dynamic batch) for ONNX Runtime and other inference engines.");
         options.AddTo(command);
         command.Add(onnx);
         command.Add(weights);
+        command.Add(height);
+        command.Add(width);
         command.SetAction(result =>
         {
             TorchRuntime.EnsureAvailable();
             string path = result.GetValue(onnx)!.FullName;
-            int inputSize = result.GetValue(options.InputSize);
-            var exportOptions = new OnnxExportOptions { InputSize = inputSize };
+            var exportOptions = new OnnxExportOptions
+            {
+                InputSize = result.GetValue(options.InputSize),
+                InputHeight = result.GetValue(height),
+                InputWidth = result.GetValue(width),
+            };
             exportOptions.Validate(); // before building the model and reading the weights
             using var model = options.Build(result);
             try
@@ -46,9 +54,9 @@ internal static class ExportCommand
                 Console.Error.WriteLine($"error: {e.Message}");
                 return 1;
             }
-            Line($"{options.Describe(result)} → {path}");
+            Line($"{options.Describe(result, exportOptions.Height == exportOptions.Width ? $"{exportOptions.Height}²" : $"{exportOptions.Height}×{exportOptions.Width}")} → {path}");
             Line($"{Count(new FileInfo(path).Length)} bytes, ONNX opset {OnnxExporter.Opset} (IR {OnnxExporter.IrVersion}), " +
-                 $"input '{OnnxExporter.InputName}' {OnnxExporter.BatchDimension}×{model.InChannels}×{inputSize}×{inputSize}, output '{OnnxExporter.OutputName}' {OnnxExporter.BatchDimension}×{(model.NumClasses > 0 ? model.NumClasses : model.NumFeatures)}.");
+                 $"input '{OnnxExporter.InputName}' {OnnxExporter.BatchDimension}×{model.InChannels}×{exportOptions.Height}×{exportOptions.Width}, output '{OnnxExporter.OutputName}' {OnnxExporter.BatchDimension}×{(model.NumClasses > 0 ? model.NumClasses : model.NumFeatures)}.");
             return 0;
         });
         return command;

@@ -11,11 +11,30 @@ public sealed record OnnxExportOptions
     /// </summary>
     public int InputSize { get; init; } = 224;
 
+    /// <summary>Input height when it differs from the width (e.g. 240 for 320×240 frames); null = <see cref="InputSize"/>.</summary>
+    public int? InputHeight { get; init; }
+
+    /// <summary>Input width when it differs from the height; null = <see cref="InputSize"/>.</summary>
+    public int? InputWidth { get; init; }
+
+    /// <summary>The input height in use.</summary>
+    public int Height => InputHeight ?? InputSize;
+
+    /// <summary>The input width in use.</summary>
+    public int Width => InputWidth ?? InputSize;
+
     /// <summary>Throws an <see cref="ArgumentOutOfRangeException"/> naming the first invalid value.</summary>
     public void Validate()
     {
-        if (InputSize < ImageClassifier.MinInputSize)
-            throw new ArgumentOutOfRangeException(nameof(InputSize), InputSize,
-                $"InputSize must be at least {ImageClassifier.MinInputSize} (the network downsamples by 32); got {InputSize}.");
+        Check(InputSize, nameof(InputSize));
+        if (InputHeight is { } h) Check(h, nameof(InputHeight));
+        if (InputWidth is { } w) Check(w, nameof(InputWidth));
+    }
+
+    private static void Check(int size, string name)
+    {
+        if (size < ImageClassifier.MinInputSize)
+            throw new ArgumentOutOfRangeException(name, size,
+                $"{name} must be at least {ImageClassifier.MinInputSize} (the network downsamples by 32); got {size}.");
     }
 }

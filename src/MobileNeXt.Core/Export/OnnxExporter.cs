@@ -46,7 +46,7 @@ public static class OnnxExporter
     /// <summary>Exports <paramref name="model"/> to the file <paramref name="path"/>, replacing it atomically (never a half-written file).</summary>
     /// <param name="model">The model; left unchanged (a fused copy is exported and disposed).</param>
     /// <param name="path">The <c>.onnx</c> file to write; its folder must exist.</param>
-    /// <param name="options">Input size; null for the defaults.</param>
+    /// <param name="options">Input height and width; null for the defaults.</param>
     /// <exception cref="DirectoryNotFoundException">The folder of <paramref name="path"/> does not exist.</exception>
     /// <exception cref="UnauthorizedAccessException">The folder cannot be written to.</exception>
     /// <exception cref="NotSupportedException">The model contains a module the exporter does not know (named in the message).</exception>
@@ -62,7 +62,7 @@ public static class OnnxExporter
     /// <summary>Exports <paramref name="model"/> as a serialized ONNX <c>ModelProto</c> to <paramref name="stream"/>.</summary>
     /// <param name="model">The model; left unchanged (a fused copy is exported and disposed).</param>
     /// <param name="stream">A writable stream; it is not closed.</param>
-    /// <param name="options">Input size; null for the defaults.</param>
+    /// <param name="options">Input height and width; null for the defaults.</param>
     /// <exception cref="NotSupportedException">The model contains a module the exporter does not know (named in the message).</exception>
     public static void Export(ImageClassifier model, Stream stream, OnnxExportOptions? options = null)
     {
@@ -80,7 +80,7 @@ public static class OnnxExporter
         var fused = model.IsFused ? null : model.Fuse();
         try
         {
-            return BuildModel(fused ?? model, options.InputSize);
+            return BuildModel(fused ?? model, options.Height, options.Width);
         }
         finally
         {
@@ -88,11 +88,11 @@ public static class OnnxExporter
         }
     }
 
-    private static ModelProto BuildModel(ImageClassifier model, int inputSize)
+    private static ModelProto BuildModel(ImageClassifier model, int height, int width)
     {
         var g = new OnnxGraphBuilder();
         g.Graph.Name = model.GetName();
-        g.Graph.Input.Add(FloatValue(InputName, BatchDimension, model.InChannels, inputSize, inputSize));
+        g.Graph.Input.Add(FloatValue(InputName, BatchDimension, model.InChannels, height, width));
 
         // ImageClassifier.forward: features → avgpool → flatten(1) → classifier (Dropout, Linear or Identity).
         var x = Emit(g, Child(model, "features"), InputName, "features");
@@ -110,7 +110,7 @@ public static class OnnxExporter
             IrVersion = IrVersion,
             ProducerName = ProducerName,
             ProducerVersion = typeof(OnnxExporter).Assembly.GetName().Version?.ToString() ?? "",
-            DocString = $"{model.GetName()}: BatchNorm folded, input {BatchDimension}×{model.InChannels}×{inputSize}×{inputSize}.",
+            DocString = $"{model.GetName()}: BatchNorm folded, input {BatchDimension}×{model.InChannels}×{height}×{width}.",
             Graph = g.Graph,
         };
         onnx.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });

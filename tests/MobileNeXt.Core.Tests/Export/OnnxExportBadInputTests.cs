@@ -34,6 +34,8 @@ public class OnnxExportBadInputTests
         using var stream = new MemoryStream();
         var act = () => OnnxExporter.Export(Model.Value, stream, new OnnxExportOptions { InputSize = 16 });
         act.Should().Throw<ArgumentOutOfRangeException>().WithMessage("*InputSize must be at least 32*");
+        var narrow = () => OnnxExporter.Export(Model.Value, stream, new OnnxExportOptions { InputHeight = 224, InputWidth = 24 });
+        narrow.Should().Throw<ArgumentOutOfRangeException>().WithMessage("InputWidth must be at least 32*got 24*");
     }
 
     [Fact]

@@ -87,6 +87,29 @@ public class OnnxExporterTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Should_export_a_non_square_input_that_gives_TorchSharp_s_logits()
+    {
+        // Given a model exported for 96×64 inputs (height × width, as a landscape camera frame scaled down)
+        using var model = ModelRegistry.Create("mobilenext_035", new ModelCreateOptions { NumClasses = 10, IdentityMultiplier = 0.5 });
+        RandomizeBatchNorm(model, seed: 12);
+        model.eval();
+        string path = Path.Combine(TestSupport.TempDir(), "model.onnx");
+        OnnxExporter.Export(model, path, new OnnxExportOptions { InputHeight = 64, InputWidth = 96 });
+
+        // Then the file declares that shape and ONNX Runtime gives TorchSharp's logits on it
+        var dims = ModelProto.Parser.ParseFrom(File.ReadAllBytes(path)).Graph.Input[0].Type.TensorType.Shape.Dim;
+        dims.Skip(1).Select(d => d.DimValue).Should().Equal(3, 64, 96);
+        using var runner = new OnnxRuntimeRunner(path);
+        using var x = randn(2, 3, 64, 96, generator: new Generator(12));
+        using var actual = runner.Run(x);
+        using var expected = Eval(model, x);
+        actual.shape.Should().Equal(2, 10);
+        float delta = TestSupport.MaxAbsDiff(actual, expected);
+        output.WriteLine($"mobilenext_035 α 1/2, 64×96: max |Δ| = {delta:E2}");
+        delta.Should().BeLessThan(Tolerance);
+    }
+
+    [Fact]
     public void Should_write_the_documented_graph()
     {
         using var model = new MobileNeXtNet(new MobileNeXtOptions { Width = 0.35, NumClasses = 10, IdentityMultiplier = 0.5 });
