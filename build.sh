@@ -112,16 +112,17 @@ case "$cmd" in
     dotnet pack MobileNeXt.sln -c Release --nologo -v quiet -o artifacts/packages -p:Version="$version"
     ls artifacts/packages
     dotnet run --project samples/ConsumerApp -c Release -p:MobileNeXtVersion="$version"
-    # The same app built without a native backend and run where no NuGet cache can stand in for one (TorchSharp looks
-    # there too): the user must read the one sentence that names the missing package, not a type-initializer trace.
+    # The same app built without a native backend and run with an empty HOME and NuGet cache (on a developer machine
+    # the libtorch in the cache was found anyway): the user must read the one sentence that names the missing
+    # package, not a type-initializer trace.
     rm -rf artifacts/consumer-without-backend
     dotnet build samples/ConsumerApp -c Release --nologo -v quiet -p:MobileNeXtVersion="$version" -p:WithoutNativeBackend=true \
       -o artifacts/consumer-without-backend
     nocache=$(mktemp -d)
+    trap 'rm -rf "$nocache"' EXIT
     if out=$(HOME="$nocache" NUGET_PACKAGES="$nocache" dotnet artifacts/consumer-without-backend/ConsumerApp.dll 2>&1); then
       say "the consumer app ran without a native backend; expected it to stop with the missing-backend sentence"; exit 1
     fi
-    rm -rf "$nocache"
     if ! grep -q "TorchSharp's native backend is missing from this application: add a libtorch package" <<<"$out"; then
       printf '%s\n' "$out"; say "the consumer app without a native backend did not name the missing package"; exit 1
     fi

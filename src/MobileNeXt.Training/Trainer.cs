@@ -54,6 +54,7 @@ public sealed class Trainer : IDisposable
     /// <param name="progress">Where progress goes; default nowhere.</param>
     /// <exception cref="ArgumentException">An option is invalid, or the batch is larger than the training data.</exception>
     /// <exception cref="UnauthorizedAccessException">The output folder is not writable.</exception>
+    /// <exception cref="NotSupportedException"><see cref="TrainingOptions.Device"/> asks for a GPU the loaded libtorch cannot use.</exception>
     public Trainer(TrainingOptions options, TrainingData data, ICommunicator? communicator = null, ITrainingProgress? progress = null)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -190,6 +191,13 @@ public sealed class Trainer : IDisposable
             foreach (var batch in _loader.ReadEpoch(epoch, Math.Min(skip, _loader.BatchesPerEpoch)))
             {
                 using var b = batch;
+                // A batch the loader dropped (every image unreadable and skipped) still counts as a step, so step
+                // numbers, the learning rate and a mid-epoch resume stay aligned with the loader's batch indices.
+                if (b.BatchIndex > stepInEpoch)
+                {
+                    step += b.BatchIndex - stepInEpoch;
+                    stepInEpoch = b.BatchIndex;
+                }
                 if (stepInEpoch >= StepsPerEpoch) break;
                 if (StopRequested(cancellationToken))
                     return Interrupt(epoch, step, best, history);
@@ -207,6 +215,7 @@ public sealed class Trainer : IDisposable
             }
             if (StopRequested(cancellationToken) && stepInEpoch < StepsPerEpoch)
                 return Interrupt(epoch, step, best, history);
+            step = (long)(epoch + 1) * StepsPerEpoch; // the same even when the epoch's last batches were dropped
             double trainSeconds = epochClock.Elapsed.TotalSeconds;
 
             using (var totals = _communicator.Size == 1 ? tensor(new[] { lossSum, lossCount })
@@ -347,8 +356,11 @@ public sealed class Trainer : IDisposable
         _store!.Save(MakeCheckpoint(completedEpochs, step, best), isBest);
     }
 
-    private static Dictionary<string, Tensor> OnHost(IEnumerable<KeyValuePair<string, Tensor>> state) =>
-        state.ToDictionary(kv => kv.Key, kv => kv.Value.device_type == DeviceType.CPU ? kv.Value : kv.Value.cpu(), StringComparer.Ordinal);
+    private static Dictionary<string, Tensor> OnHost(IEnumerable<KeyValuePair<string, Tensor>> state)
+    {
+        using var _ = no_grad(); // plain copies, no autograd history
+        return state.ToDictionary(kv => kv.Key, kv => kv.Value.device_type == DeviceType.CPU ? kv.Value : kv.Value.detach().cpu(), StringComparer.Ordinal);
+    }
 
     private TrainingCheckpoint MakeCheckpoint(int completedEpochs, long step, double best) => new()
     {

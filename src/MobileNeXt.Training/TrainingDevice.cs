@@ -28,12 +28,12 @@ public static class TrainingDevice
         if (!cuda) return CPU;
         if (!torch.cuda.is_available())
             throw new NotSupportedException(
-                $"--device {device} asks for a CUDA GPU, but the libtorch this app loaded has no CUDA support or sees no GPU. " +
+                $"Device '{device}' (--device, TrainingOptions.Device) asks for a CUDA GPU, but the libtorch this app loaded has no CUDA support or sees no GPU. " +
                 "Reference a CUDA build of libtorch (a libtorch-cuda-* package instead of libtorch-cpu-*) on a machine with an NVIDIA driver, or train with --device cpu.");
         int count = torch.cuda.device_count();
         int chosen = index ?? (communicator is { Size: > 1 } ? LocalRank(communicator) % count : 0);
         if (chosen >= count)
-            throw new ArgumentException($"--device {device} asks for GPU {chosen}, but this process sees {count} (0 … {count - 1}); pick one of those, or use --device cuda.", nameof(device));
+            throw new ArgumentException($"Device '{device}' asks for GPU {chosen}, but this process sees {count} (0 … {count - 1}); pick one of those, or use --device cuda.", nameof(device));
         return new Device(DeviceType.CUDA, chosen);
     }
 

@@ -6,8 +6,9 @@ namespace MobileNeXt.Export;
 public sealed record OnnxExportOptions
 {
     /// <summary>
-    /// Height and width of the graph's input, fixed in the file (the batch dimension stays dynamic). Default 224, the
-    /// paper's ImageNet resolution; at least <see cref="ImageClassifier.MinInputSize"/>.
+    /// Height and width of the graph's input unless <see cref="InputHeight"/> / <see cref="InputWidth"/> say otherwise;
+    /// fixed in the file (the batch dimension stays dynamic). Default 224, the paper's ImageNet resolution; at least
+    /// <see cref="ImageClassifier.MinInputSize"/>.
     /// </summary>
     public int InputSize { get; init; } = 224;
 
@@ -26,9 +27,9 @@ public sealed record OnnxExportOptions
     /// <summary>Throws an <see cref="ArgumentOutOfRangeException"/> naming the first invalid value.</summary>
     public void Validate()
     {
-        Check(InputSize, nameof(InputSize));
-        if (InputHeight is { } h) Check(h, nameof(InputHeight));
-        if (InputWidth is { } w) Check(w, nameof(InputWidth));
+        // Only the sizes in use: InputSize does not matter once both sides are given.
+        Check(Height, InputHeight is null ? nameof(InputSize) : nameof(InputHeight));
+        Check(Width, InputWidth is null ? nameof(InputSize) : nameof(InputWidth));
     }
 
     private static void Check(int size, string name)

@@ -73,7 +73,7 @@ public sealed class ReadAheadLoader
     /// The batches of <paramref name="epoch"/> from batch <paramref name="firstBatch"/> on, without decoding the ones
     /// before it (a run resumed mid-epoch): each is identical to the same batch of a whole-epoch read.
     /// </summary>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="firstBatch"/> is negative or past the epoch's last batch.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="firstBatch"/> is negative or greater than <see cref="BatchesPerEpoch"/> (equal yields nothing).</exception>
     public IEnumerable<ImageBatch> ReadEpoch(int epoch, int firstBatch, CancellationToken cancellationToken = default)
     {
         if (firstBatch < 0 || firstBatch > BatchesPerEpoch)

@@ -17,11 +17,13 @@ namespace MobileNeXt.Training.Distributed;
 /// (<c>Module.to</c> replaces the parameters); parameters must share one dtype and one device. On a GPU the buffer lives
 /// there too and <see cref="AverageGradients"/> stages it through one host copy, because the communicators reduce CPU
 /// memory (a CUDA-aware MPI is not assumed).
+/// Gradients must be float32 or float64 (the attachment check reads the storage pointer with the matching element type).
 /// </remarks>
 public sealed class FlatGradientBuffer : IDisposable
 {
     private readonly Parameter[] _parameters;
     private readonly long[] _offsets;
+    private readonly IntPtr _bufferData;
     private Tensor? _host;
     private bool _disposed;
 
@@ -52,6 +54,7 @@ public sealed class FlatGradientBuffer : IDisposable
         for (var i = 0; i < _parameters.Length; i++) _offsets[i + 1] = _offsets[i] + _parameters[i].numel();
 
         Buffer = zeros(_offsets[^1], dtype: dtype, device: device).DetachFromDisposeScope();
+        using (NewDisposeScope()) _bufferData = DataPointer(Buffer);
         StagesThroughHost = stageThroughHost || device.type != DeviceType.CPU;
         using (no_grad())
         {
@@ -167,6 +170,7 @@ public sealed class FlatGradientBuffer : IDisposable
         if (grad is null || !grad.is_contiguous() || grad.numel() != _offsets[i + 1] - _offsets[i]) return false;
         if (grad.numel() == 0) return true;
         // Same memory: the same storage at this parameter's offset (works on any device, unlike comparing .bytes).
-        return grad.storage_offset() == _offsets[i] && DataPointer(grad) == DataPointer(Buffer);
+        using var scope = NewDisposeScope(); // storage<T>() makes a tensor handle of its own
+        return grad.storage_offset() == _offsets[i] && DataPointer(grad) == _bufferData;
     }
 }

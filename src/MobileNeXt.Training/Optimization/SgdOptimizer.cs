@@ -118,7 +118,8 @@ public sealed class SgdOptimizer : IDisposable
             if (!buffers.TryGetValue(_names[i], out var source)) continue;
             if (!source.shape.SequenceEqual(_parameters[i].shape))
                 throw new InvalidDataException($"The momentum buffer of '{_names[i]}' has shape [{string.Join(", ", source.shape)}], its parameter [{string.Join(", ", _parameters[i].shape)}].");
-            _buffers[i] = source.detach().clone().to(_parameters[i].device).DetachFromDisposeScope();
+            using var scope = NewDisposeScope(); // the intermediate detach/clone when the buffer changes device
+            _buffers[i] = source.detach().clone().to(_parameters[i].device).MoveToOuterDisposeScope().DetachFromDisposeScope();
         }
     }
 

@@ -36,6 +36,8 @@ public class OnnxExportBadInputTests
         act.Should().Throw<ArgumentOutOfRangeException>().WithMessage("*InputSize must be at least 32*");
         var narrow = () => OnnxExporter.Export(Model.Value, stream, new OnnxExportOptions { InputHeight = 224, InputWidth = 24 });
         narrow.Should().Throw<ArgumentOutOfRangeException>().WithMessage("InputWidth must be at least 32*got 24*");
+        var unused = () => new OnnxExportOptions { InputSize = 16, InputHeight = 64, InputWidth = 96 }.Validate();
+        unused.Should().NotThrow("InputSize is not used once both sides are given");
     }
 
     [Fact]

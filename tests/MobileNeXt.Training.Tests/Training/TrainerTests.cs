@@ -100,6 +100,40 @@ public sealed class TrainerTests : IDisposable
     }
 
     [Fact]
+    public void Should_resume_exactly_after_a_batch_whose_every_image_was_skipped()
+    {
+        // Batch 0 of epoch 0 is unreadable from end to end, so the loader drops it; it still counts as a step, and a
+        // run stopped after the next step resumes at the loader's next batch, not one behind.
+        var options = Tiny("dropped") with { MaxStepsPerEpoch = 3, EmaDecay = null };
+        var order = new EpochSampler(32, new EpochSamplerOptions { Seed = options.Seed }).ShardIndices(0);
+        var unreadable = order.Take(options.BatchSize).ToHashSet();
+        var shapes = Shapes();
+        var data = new TrainingData(new Unreadable(shapes.Train, unreadable), shapes.Validation, "shapes with an unreadable batch");
+
+        var straightRecorder = new Recorder();
+        using var straight = new Trainer(options with { OutputDirectory = Path.Combine(_root, "dropped-straight") }, data, progress: straightRecorder);
+        straight.Run().GlobalStep.Should().Be(6);
+        straightRecorder.Steps.Select(r => r.GlobalStep).Should().Equal(2, 3, 4, 5, 6);
+
+        using var cancel = new CancellationTokenSource();
+        var recorder = new Recorder { AfterStep = r => { if (r.GlobalStep == 2) cancel.Cancel(); } };
+        using (var first = new Trainer(options, data, progress: recorder))
+            first.Run(cancellationToken: cancel.Token).GlobalStep.Should().Be(2, "step 0 was the dropped batch, step 1 the first trained");
+        using var second = new Trainer(options, data);
+        second.Run(resumeFrom: Path.Combine(options.OutputDirectory, CheckpointStore.LastFileName)).GlobalStep.Should().Be(6);
+        ShouldBeIdentical(straight.Model, second.Model);
+    }
+
+    /// <summary>A dataset whose listed samples cannot be read (as corrupt files under the Skip policy).</summary>
+    private sealed class Unreadable(IImageDataset inner, IReadOnlySet<int> unreadable) : IImageDataset
+    {
+        public int Count => inner.Count;
+        public IReadOnlyList<string> Classes => inner.Classes;
+        public int GetLabel(int index) => inner.GetLabel(index);
+        public SkiaSharp.SKBitmap? LoadImage(int index) => unreadable.Contains(index) ? null : inner.LoadImage(index);
+    }
+
+    [Fact]
     public void Should_reduce_the_loss_on_a_small_generated_image_folder()
     {
         // Write a tiny ImageNet-layout folder of PNGs: red and green circles (classes 0 and 5 of the shapes), with one

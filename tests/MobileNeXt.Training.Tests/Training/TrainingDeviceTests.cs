@@ -50,7 +50,7 @@ public sealed class TrainingDeviceTests
         }
         else
         {
-            act.Should().Throw<NotSupportedException>().WithMessage("--device cuda asks for a CUDA GPU*libtorch-cuda-*--device cpu.");
+            act.Should().Throw<NotSupportedException>().WithMessage("Device 'cuda' (--device, TrainingOptions.Device) asks for a CUDA GPU*libtorch-cuda-*--device cpu.");
         }
     }
 }
