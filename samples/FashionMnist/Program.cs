@@ -5,8 +5,9 @@
 //
 // Run it again with the same output folder after Ctrl+C and it resumes where it stopped.
 //
-// Measured on a 2-core Debian 12 machine (10 epochs, 26–31 min): test top-1 per epoch 71.87, 81.78, 83.31, 87.38, 87.49,
-// 88.99, 89.73, 89.99, 90.25, 90.45 %; libtorch's thread scheduling makes the last digits vary from run to run.
+// Measured on a 2-core Debian 12 machine (10 epochs, 26 min): test top-1 per epoch 71.87, 81.78, 83.31, 87.38, 87.49,
+// 88.99, 89.73, 89.99, 90.25, 90.45 %; a second run gave every digit again. Another libtorch thread count changes the
+// arithmetic order and so the digits (one thread: 90.64 %).
 using MobileNeXt.Training;
 using MobileNeXt.Training.Recipes;
 using MobileNeXt.Training.Reporting;
