@@ -7,6 +7,18 @@ using TorchSharp;
 
 namespace MobileNeXt.Training.Tests.Training;
 
+/// <summary>
+/// Runs alone: a run draws its initial weights and dropout masks from libtorch's global generator (seeded from the
+/// options, as PyTorch does), which a test class running in parallel would draw from too, breaking the bit-exact
+/// comparisons.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class GlobalGeneratorCollection
+{
+    public const string Name = "libtorch's global generator";
+}
+
+[Collection(GlobalGeneratorCollection.Name)]
 public sealed class TrainerTests : IDisposable
 {
     private readonly string _root = Directory.CreateTempSubdirectory("mobilenext-trainer-").FullName;
