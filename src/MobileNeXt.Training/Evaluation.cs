@@ -32,7 +32,6 @@ public static class Evaluation
         int k = Math.Min(5, dataset.Classes.Count);
         double correct1 = 0, correct5 = 0, count = 0;
         var device = model.parameters().FirstOrDefault()?.device ?? CPU; // batches go where the model is
-        bool onCpu = device.type == DeviceType.CPU;
         bool wasTraining = model.training;
         model.eval();
         try
@@ -42,9 +41,10 @@ public static class Evaluation
             {
                 using var scope = NewDisposeScope();
                 using var b = batch;
-                var logits = model.call(onCpu ? b.Images : b.Images.to(device));
+                var (images, labels) = b.On(device);
+                var logits = model.call(images);
                 var topk = logits.topk(k, dim: 1).indexes;
-                var hits = topk.eq((onCpu ? b.Labels : b.Labels.to(device)).unsqueeze(1));
+                var hits = topk.eq(labels.unsqueeze(1));
                 correct1 += hits[.., 0].sum().item<long>();
                 correct5 += hits.any(1).sum().item<long>();
                 count += b.Count;

@@ -45,7 +45,6 @@ public sealed class Trainer : IDisposable
     private readonly CheckpointStore? _store;
     private readonly MetricsLog? _log;
     private readonly double _width;
-    private readonly Device _device;
 
     /// <summary>Builds the model, optimizer and data pipeline of a run; nothing is trained until <see cref="Run"/>.</summary>
     /// <param name="options">The run's settings (validated here).</param>
@@ -67,7 +66,7 @@ public sealed class Trainer : IDisposable
         _communicator = communicator ?? new SingleProcessCommunicator();
         _progress = progress ?? SilentProgress.Instance;
         if (options.Threads is { } threads) set_num_threads(threads);
-        _device = TrainingDevice.Resolve(options.Device, _communicator); // a GPU asked for but missing is reported at once
+        Device = TrainingDevice.Resolve(options.Device, _communicator); // a GPU asked for but missing is reported at once
 
         int classes = data.Train.Classes.Count;
         if (data.Validation.Classes.Count != classes)
@@ -90,12 +89,12 @@ public sealed class Trainer : IDisposable
         Model = ModelRegistry.Create(options.Model, options.ModelCreateOptions(classes));
         Model.train();
         if (_communicator.Size > 1) ParameterSync.BroadcastFrom(Model, _communicator);
-        bool onGpu = _device.type != DeviceType.CPU;
-        if (onGpu) Model.to(_device);
+        bool onGpu = Device.type != DeviceType.CPU;
+        if (onGpu) Model.to(Device);
         if (options.EmaDecay is { } decay)
         {
             var shadow = ModelRegistry.Create(options.Model, options.ModelCreateOptions(classes));
-            if (onGpu) shadow.to(_device);
+            if (onGpu) shadow.to(Device);
             Ema = new ModelEma(Model, shadow, decay);
         }
 
@@ -126,7 +125,7 @@ public sealed class Trainer : IDisposable
     public TrainingOptions Options { get; }
 
     /// <summary>The device this process trains on (<see cref="TrainingOptions.Device"/> resolved for its rank).</summary>
-    public Device Device => _device;
+    public Device Device { get; }
 
     /// <summary>The model being trained.</summary>
     public ImageClassifier Model { get; }
@@ -282,9 +281,7 @@ public sealed class Trainer : IDisposable
         double lr = Schedule.At(step);
         _optimizer.LearningRate = lr;
         _optimizer.ZeroGrad();
-        bool onCpu = _device.type == DeviceType.CPU;
-        var images = onCpu ? batch.Images : batch.Images.to(_device); // the copies belong to the step's scope
-        var labels = onCpu ? batch.Labels : batch.Labels.to(_device);
+        var (images, labels) = batch.On(Device); // copies to a GPU belong to the step's scope
         var logits = Model.call(images);
         var loss = nn.functional.cross_entropy(logits, labels, label_smoothing: Options.LabelSmoothing);
         double value = loss.item<float>();

@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace MobileNeXt.Training.Data;
@@ -31,6 +32,13 @@ public sealed class ImageBatch : IDisposable
 
     /// <summary>Rows in the batch: the batch size, less the last batch's shortfall and any samples the dataset skipped.</summary>
     public int Count => Indices.Count;
+
+    /// <summary>
+    /// The images and labels on <paramref name="device"/>: these tensors themselves on the CPU, otherwise copies made in
+    /// the current dispose scope (batches are decoded on the CPU).
+    /// </summary>
+    public (Tensor Images, Tensor Labels) On(Device device) =>
+        device.type == DeviceType.CPU ? (Images, Labels) : (Images.to(device), Labels.to(device));
 
     /// <inheritdoc />
     public void Dispose()

@@ -135,12 +135,13 @@ public sealed class ReadAheadLoader
         }
     }
 
-    private void RunWorker(int firstBatch, int workers, int epoch, int[] shard, ChannelWriter<BatchData> writer, CancellationToken token)
+    /// <summary>Builds batches <paramref name="firstOwn"/>, firstOwn + <paramref name="workers"/>, … of the epoch.</summary>
+    private void RunWorker(int firstOwn, int workers, int epoch, int[] shard, ChannelWriter<BatchData> writer, CancellationToken token)
     {
         try
         {
             int batch = Options.BatchSize, per = 3 * _transform.OutputHeight * _transform.OutputWidth;
-            for (int b = firstBatch; b < BatchesPerEpoch; b += workers)
+            for (int b = firstOwn; b < BatchesPerEpoch; b += workers)
             {
                 int start = b * batch, size = Math.Min(batch, shard.Length - start);
                 var images = new float[size * per];

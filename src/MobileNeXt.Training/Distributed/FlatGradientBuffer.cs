@@ -167,7 +167,7 @@ public sealed class FlatGradientBuffer : IDisposable
     private bool IsAttached(int i)
     {
         using var grad = _parameters[i].grad;
-        if (grad is null || !grad.is_contiguous() || grad.numel() != _offsets[i + 1] - _offsets[i]) return false;
+        if (grad is null || grad.dtype != Buffer.dtype || !grad.is_contiguous() || grad.numel() != _offsets[i + 1] - _offsets[i]) return false;
         if (grad.numel() == 0) return true;
         // Same memory: the same storage at this parameter's offset (works on any device, unlike comparing .bytes).
         using var scope = NewDisposeScope(); // storage<T>() makes a tensor handle of its own
