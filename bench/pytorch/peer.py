@@ -1,7 +1,7 @@
 """PyTorch eager peer: times MobileNeXt inference (or a training step) and prints JSON.
 
 usage: peer.py infer <weights.pth> <width> <alpha> <batch> <threads> <iters> [<input.pt> <logits-out.pt>]
-       peer.py train <width> <batch> <threads> <iters>
+       peer.py train <width> <batch> <threads> <iters> [nchw|channels_last]
        peer.py data <image-folder> <workers> <batch>   (PIL decode + torchvision augmentation; images/s of one epoch)
 """
 import json
@@ -65,11 +65,14 @@ def main():
         opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=1e-4)
         x = torch.randn(batch, 3, 224, 224)
         y = torch.randint(0, 1000, (batch,))
+        channels_last = len(sys.argv) > 6 and sys.argv[6] == "channels_last"
         loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=0.1)
 
         def step():
             opt.zero_grad()
-            loss_fn(model(x), y).backward()
+            # The same trick as the C# side: only the input batch is channels-last, inside the timed step.
+            inp = x.contiguous(memory_format=torch.channels_last) if channels_last else x
+            loss_fn(model(inp), y).backward()
             opt.step()
         seconds = timed(step, iters, warmup=2)
     print(json.dumps({"torch": torch.__version__, "seconds": seconds}))

@@ -228,9 +228,11 @@ public sealed class Trainer : IDisposable
                 if (t.Length > 2) _stopAgreed |= t[2] > 0;
             }
             SyncRunningStats(); // every rank evaluates and saves the same statistics
-            var eval = Evaluation.Evaluate(Model, _data.Validation, _evalPreprocessing, Options.BatchSize, Options.Workers, _communicator);
+            var eval = Evaluation.Evaluate(Model, _data.Validation, _evalPreprocessing, Options.BatchSize, Options.Workers, _communicator,
+                channelsLast: Options.ChannelsLast);
             EvaluationResult? emaEval = Ema is null ? null
-                : Evaluation.Evaluate((nn.Module<Tensor, Tensor>)Ema.Module, _data.Validation, _evalPreprocessing, Options.BatchSize, Options.Workers, _communicator);
+                : Evaluation.Evaluate((nn.Module<Tensor, Tensor>)Ema.Module, _data.Validation, _evalPreprocessing, Options.BatchSize, Options.Workers, _communicator,
+                    channelsLast: Options.ChannelsLast);
             using var self = Process.GetCurrentProcess();
             var metrics = new EpochMetrics
             {
@@ -282,6 +284,7 @@ public sealed class Trainer : IDisposable
         _optimizer.LearningRate = lr;
         _optimizer.ZeroGrad();
         var (images, labels) = batch.On(Device); // copies to a GPU belong to the step's scope
+        if (Options.ChannelsLast) images = MemoryLayout.ToChannelsLast(images);
         var logits = Model.call(images);
         var loss = nn.functional.cross_entropy(logits, labels, label_smoothing: Options.LabelSmoothing);
         double value = loss.item<float>();

@@ -21,9 +21,10 @@ internal static class EvalCommand
         var inputSize = new Option<int>("--input-size") { Description = "Crop side; the shorter side is resized to size / 0.875 first.", DefaultValueFactory = _ => 224, HelpName = "n" };
         var batch = new Option<int>("--batch-size", "-b") { Description = "Images per batch.", DefaultValueFactory = _ => 64, HelpName = "n" };
         var workers = new Option<int>("--workers") { Description = "Decoding threads.", DefaultValueFactory = _ => 2, HelpName = "n" };
+        var channelsLast = new Option<bool>("--channels-last") { Description = "Hand the model channels-last (NHWC-strided) batches, faster on CPU.", DefaultValueFactory = _ => true, HelpName = "true|false" };
         var command = new Command("eval", "Top-1 and top-5 accuracy of trained weights, with the evaluation preprocessing the trainer and predict use.")
         {
-            data, model, weights, ema, width, alpha, inputSize, batch, workers,
+            data, model, weights, ema, width, alpha, inputSize, batch, workers, channelsLast,
         };
         command.SetAction(result =>
         {
@@ -38,7 +39,7 @@ internal static class EvalCommand
             ModelWeights.Load(network, result.GetValue(weights)!, result.GetValue(ema) ? CheckpointWeights.Ema : CheckpointWeights.Auto);
             int crop = result.GetValue(inputSize);
             var accuracy = Evaluation.Evaluate(network, validation, new EvalPreprocessing((int)Math.Round(crop / 0.875), crop),
-                result.GetValue(batch), result.GetValue(workers));
+                result.GetValue(batch), result.GetValue(workers), channelsLast: result.GetValue(channelsLast));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"top-1 {accuracy.Top1:0.00} %  top-5 {accuracy.Top5:0.00} %  ({accuracy.Samples} images)"));
             return 0;

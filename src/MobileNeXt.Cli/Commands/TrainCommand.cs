@@ -29,6 +29,7 @@ internal static class TrainCommand
         var workers = new Option<int>("--workers") { Description = "Data worker threads.", HelpName = "n" };
         var threads = new Option<int>("--threads") { Description = "libtorch threads of each process (under mpirun -np N give each cores / N).", HelpName = "n" };
         var device = new Option<string>("--device") { Description = "cpu, cuda (under mpirun: the GPU of each rank's node-local rank) or cuda:N; a GPU needs a CUDA build of libtorch.", HelpName = "device" };
+        var channelsLast = new Option<bool>("--channels-last") { Description = "Hand the model channels-last (NHWC-strided) batches, faster on CPU; 'false' trains in PyTorch's default layout.", HelpName = "true|false" };
         var seed = new Option<int>("--seed") { Description = "Seed of everything random.", HelpName = "n" };
         var ema = new Option<double>("--ema") { Description = "Keep an EMA of the weights with this decay (e.g. 0.9999) and evaluate it too.", HelpName = "decay" };
         var clip = new Option<double>("--clip-grad") { Description = "Clip the gradient norm to this value.", HelpName = "norm" };
@@ -37,7 +38,7 @@ internal static class TrainCommand
         var corrupt = new Option<CorruptImagePolicy>("--corrupt-images") { Description = "Skip (count and log) or Throw on unreadable image files.", DefaultValueFactory = _ => CorruptImagePolicy.Skip };
         var command = new Command("train", "Train a model on an image folder, Fashion-MNIST or synthetic shapes with the paper's or the released recipe.")
         {
-            data, preset, model, width, alpha, inputSize, epochs, batch, lr, workers, threads, device, seed, ema, clip, output, resume, corrupt,
+            data, preset, model, width, alpha, inputSize, epochs, batch, lr, workers, threads, device, channelsLast, seed, ema, clip, output, resume, corrupt,
         };
         command.SetAction(result =>
         {
@@ -67,6 +68,7 @@ internal static class TrainCommand
             if (Given(workers)) options = options with { Workers = result.GetValue(workers) };
             if (Given(threads)) options = options with { Threads = result.GetValue(threads) };
             if (Given(device)) options = options with { Device = result.GetValue(device)! };
+            if (Given(channelsLast)) options = options with { ChannelsLast = result.GetValue(channelsLast) };
             if (Given(seed)) options = options with { Seed = result.GetValue(seed) };
             if (Given(ema)) options = options with { EmaDecay = result.GetValue(ema) };
             if (Given(clip)) options = options with { ClipGradNorm = result.GetValue(clip) };

@@ -22,6 +22,58 @@ internal static class ConvLayers
     public static ReLU6 Act() => nn.ReLU6(inplace: true);
 
     /// <summary>
+    /// Runs <paramref name="module"/> on <paramref name="x"/>: <c>module.call(x)</c>, except that on a channels-last
+    /// input (<see cref="MemoryLayout"/>) every pointwise convolution inside it — directly, or in nested Sequentials —
+    /// runs as the matrix product it is (<see cref="PointwiseAsMatmul"/>). Inputs in the default layout take the plain
+    /// path, hooks included.
+    /// </summary>
+    /// <remarks>
+    /// Why: libtorch 2.10's oneDNN (3.7.1) picks its <c>brgconv_1x1:avx512_core</c> kernel for an f32 1×1 conv on
+    /// channels-last input, and on this project's AVX-512 machines (AMD Zen 5) that kernel returns outputs 10–25 % off
+    /// (relative L2 against float64) for many output widths: 80, 112, 176, 200, 208, 272 and 1280 channels among those
+    /// probed; 16, 48, 128, 144, 192, 224 and 240 were right. MobileNeXt-1.0's last block (960 → 208 → 1280) hits it,
+    /// and its gradients at initialisation then point 25° away from the exact ones (MemoryLayoutTests). A 1×1 conv on
+    /// NHWC data is exactly a GEMM over the N·H·W rows, which libtorch computes correctly and at least as fast.
+    /// </remarks>
+    public static Tensor Run(nn.Module<Tensor, Tensor> module, Tensor x)
+    {
+        if (!MemoryLayout.IsChannelsLast(x)) return module.call(x);
+        switch (module)
+        {
+            case Conv2d conv when IsPointwise(conv):
+                return PointwiseAsMatmul(conv, x);
+            case Sequential sequential:
+                // Sequential's own contract: intermediate results are disposed as soon as the next layer has run.
+                var y = x;
+                foreach (var child in sequential.children())
+                {
+                    var next = Run((nn.Module<Tensor, Tensor>)child, y);
+                    if (!ReferenceEquals(y, x)) y.Dispose();
+                    y = next;
+                }
+                return ReferenceEquals(y, x) ? x.alias() : y;
+            default:
+                return module.call(x);
+        }
+    }
+
+    private static bool IsPointwise(Conv2d conv)
+    {
+        var w = conv.weight!;
+        return w.shape[2] == 1 && w.shape[3] == 1 && conv.groups == 1
+            && conv.stride.All(s => s == 1) && conv.dilation.All(d => d == 1) && conv.padding is { } p && p.All(v => v == 0);
+    }
+
+    /// <summary>A 1×1, stride-1 conv of a channels-last batch as (N·H·W × C_in) · Wᵀ; the result is channels-last too.</summary>
+    private static Tensor PointwiseAsMatmul(Conv2d conv, Tensor x)
+    {
+        using var rows = x.permute(0, 2, 3, 1);                 // N×H×W×C_in, contiguous: no copy
+        using var weight = conv.weight!.flatten(1);              // C_out×C_in view of the C_out×C_in×1×1 parameter
+        using var y = nn.functional.linear(rows, weight, conv.bias);
+        return y.permute(0, 3, 1, 2);
+    }
+
+    /// <summary>
     /// The released initialisation (architecture.md, "Initialisation"; the same as torchvision's MobileNetV2):
     /// conv weights normal(0, sqrt(2 / (kh·kw·out))), i.e. Kaiming normal with fan-out; BatchNorm weight 1, bias 0;
     /// Linear normal(0, 0.01), bias 0.

@@ -81,7 +81,7 @@ public sealed class SandglassBlock : nn.Module<Tensor, Tensor>, IExpansionTap
     /// <inheritdoc />
     public override Tensor forward(Tensor x)
     {
-        var y = conv.call(x);
+        var y = ConvLayers.Run(conv, x);
         return Spec.HasShortcut ? IdentityShortcut.AddInPlace(y, x, IdentityMultiplier) : y;
     }
 
@@ -93,9 +93,9 @@ public sealed class SandglassBlock : nn.Module<Tensor, Tensor>, IExpansionTap
     {
         using var scope = NewDisposeScope();
         var expanded = x;
-        for (int i = 0; i < expandEnd; i++) expanded = ((nn.Module<Tensor, Tensor>)conv[i]).call(expanded);
+        for (int i = 0; i < expandEnd; i++) expanded = ConvLayers.Run((nn.Module<Tensor, Tensor>)conv[i], expanded);
         var y = expanded;
-        for (int i = expandEnd; i < conv.Count; i++) y = ((nn.Module<Tensor, Tensor>)conv[i]).call(y);
+        for (int i = expandEnd; i < conv.Count; i++) y = ConvLayers.Run((nn.Module<Tensor, Tensor>)conv[i], y);
         if (ReferenceEquals(y, expanded)) y = expanded.clone(); // the shortcut adds in place: keep the tap intact
         if (Spec.HasShortcut) IdentityShortcut.AddInPlace(y, x, IdentityMultiplier);
         return (y.MoveToOuterDisposeScope(), expanded.MoveToOuterDisposeScope());

@@ -95,7 +95,7 @@ public abstract class ImageClassifier : nn.Module<Tensor, Tensor>
     public Tensor ForwardFeatures(Tensor x)
     {
         ValidateInput(x);
-        return features.call(x);
+        return ConvLayers.Run(features, x); // pointwise convs of a channels-last batch as GEMMs (see Run)
     }
 
     /// <summary>Pooling, dropout and classifier. With <paramref name="preLogits"/> it returns the pooled features.</summary>
@@ -123,7 +123,7 @@ public abstract class ImageClassifier : nn.Module<Tensor, Tensor>
                 y = output;
                 continue;
             }
-            y = block.call(y);
+            y = ConvLayers.Run(block, y);
             if (tapPoints.Contains((i, false))) taps.Add(y);
         }
         return taps.Select(t => t.MoveToOuterDisposeScope()).ToList();

@@ -127,7 +127,7 @@ public sealed class InvertedResidual : nn.Module<Tensor, Tensor>, IExpansionTap
     /// <inheritdoc />
     public override Tensor forward(Tensor x)
     {
-        var y = conv.call(x);
+        var y = ConvLayers.Run(conv, x);
         return useShortcut ? y.add_(x, KeptScalars.One) : y;
     }
 
@@ -136,9 +136,9 @@ public sealed class InvertedResidual : nn.Module<Tensor, Tensor>, IExpansionTap
     {
         if (!expands) throw new InvalidOperationException("This block has no expansion layer.");
         using var scope = NewDisposeScope();
-        var expanded = ((nn.Module<Tensor, Tensor>)conv[0]).call(x);
+        var expanded = ConvLayers.Run((nn.Module<Tensor, Tensor>)conv[0], x);
         var y = expanded;
-        for (int i = 1; i < conv.Count; i++) y = ((nn.Module<Tensor, Tensor>)conv[i]).call(y);
+        for (int i = 1; i < conv.Count; i++) y = ConvLayers.Run((nn.Module<Tensor, Tensor>)conv[i], y);
         if (useShortcut) y.add_(x, KeptScalars.One);
         return (y.MoveToOuterDisposeScope(), expanded.MoveToOuterDisposeScope());
     }
