@@ -16,15 +16,16 @@ public sealed record TrainingData(IImageDataset Train, IImageDataset Validation,
     /// <c>synthetic</c> (generated shapes: 2,000 training and 400 validation images of 10 classes), or a folder in ImageNet
     /// layout holding <c>train/</c> and <c>val/</c>, each with one sub-folder per class.
     /// </summary>
+    /// <exception cref="FileNotFoundException"><c>fashion-mnist</c> and its files are not installed; the message says how to install them.</exception>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
-    /// <exception cref="InvalidDataException">The folder is empty, has no train/val split, a class without images, or the splits' classes differ.</exception>
+    /// <exception cref="InvalidDataException">The folder is empty, has no train/val split, a class without images, or the splits' classes differ; or a Fashion-MNIST file is not what it should be.</exception>
     public static TrainingData Open(string source, ImageFolderOptions? folderOptions = null, int syntheticImageSize = 64)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(source);
         switch (source.Trim().ToLowerInvariant())
         {
             case "fashion-mnist":
-                return new(new FashionMnistDataset(FashionMnistSplit.Train), new FashionMnistDataset(FashionMnistSplit.Test), "Fashion-MNIST");
+                return FashionMnist();
             case "synthetic":
                 return new(
                     new SyntheticShapesDataset(new SyntheticShapesOptions { Count = 2000, ImageSize = syntheticImageSize, Seed = 1 }),
@@ -45,4 +46,11 @@ public sealed record TrainingData(IImageDataset Train, IImageDataset Validation,
                 $"train/ has {trainSet.Classes.Count} classes and val/ has {valSet.Classes.Count}, or their names differ; both need the same class folders.");
         return new(trainSet, valSet, $"'{root}'");
     }
+
+    /// <summary>Fashion-MNIST: the 60,000 training images to train on and the 10,000 test images to validate on.</summary>
+    /// <param name="directory">Folder of the four <c>*-idx?-ubyte.gz</c> files. Default <see cref="FashionMnistDataset.DebianDirectory"/>.</param>
+    /// <exception cref="FileNotFoundException">A file is missing; the message names it and says how to install it.</exception>
+    /// <exception cref="InvalidDataException">A file is not the IDX file it should be, or images and labels disagree.</exception>
+    public static TrainingData FashionMnist(string? directory = null) =>
+        new(new FashionMnistDataset(FashionMnistSplit.Train, directory), new FashionMnistDataset(FashionMnistSplit.Test, directory), "Fashion-MNIST");
 }
