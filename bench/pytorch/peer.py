@@ -2,7 +2,8 @@
 
 usage: peer.py infer <weights.pth> <width> <alpha> <batch> <threads> <iters> [<input.pt> <logits-out.pt>]
        peer.py train <width> <batch> <threads> <iters> [nchw|channels_last]
-       peer.py data <image-folder> <workers> <batch>   (PIL decode + torchvision augmentation; images/s of one epoch)
+       peer.py data <image-folder> <workers> <batch>   (PIL decode + torchvision augmentation; images/s of one epoch;
+                                                        workers 0: PIL's decode alone, one process)
 """
 import json
 import statistics
@@ -48,6 +49,15 @@ def main():
         transform = T.Compose([T.RandomResizedCrop(224), T.RandomHorizontalFlip(), T.ColorJitter(0.4, 0.4, 0.4),
                                T.ToTensor(), T.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])])
         data = ImageFolder(folder, transform)
+        if workers == 0:  # decode only, in this process: the loader's own PIL call, Image.open(p).convert("RGB")
+            from torchvision.datasets.folder import pil_loader
+            for p, _ in data.samples[:32]:  # warm-up: page cache
+                pil_loader(p)
+            t0 = time.perf_counter()
+            for p, _ in data.samples:
+                pil_loader(p)
+            print(json.dumps({"torch": torch.__version__, "seconds": time.perf_counter() - t0, "images": len(data.samples)}))
+            return
         loader = torch.utils.data.DataLoader(data, batch_size=batch, shuffle=True, num_workers=workers,
                                              persistent_workers=True, prefetch_factor=2)
         for _ in loader:  # warm-up epoch: worker start, page cache

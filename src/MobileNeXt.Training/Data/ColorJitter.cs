@@ -93,7 +93,7 @@ public static class ColorJitter
         }
     }
 
-    private static float Grey(float r, float g, float b) => 0.2989f * r + 0.587f * g + 0.114f * b;
+    internal static float Grey(float r, float g, float b) => 0.2989f * r + 0.587f * g + 0.114f * b;
 
-    private static float Clamp01(float v) => v < 0 ? 0 : v > 1 ? 1 : v;
+    internal static float Clamp01(float v) => v < 0 ? 0 : v > 1 ? 1 : v;
 }

@@ -58,8 +58,6 @@ public sealed class InceptionTrainTransform : ISampleTransform
         var c = parameters.Crop;
         int size = Options.Size;
         using var resized = PixelOps.ResizeRegion(image, new SKRectI(c.Left, c.Top, c.Left + c.Width, c.Top + c.Height), size, size, Options.Resampling);
-        PixelOps.ToUnitChw(resized, new CropBox(0, 0, size, size), parameters.Flip, destination);
-        ColorJitter.Apply(parameters.ColorJitter, destination);
-        PixelOps.Normalize(destination, Options.Normalization);
+        FusedPixelPass.Apply(resized, parameters.Flip, parameters.ColorJitter, Options.Normalization, destination);
     }
 }

@@ -1,5 +1,7 @@
 using MobileNeXt.Inference;
+using System.Collections.Concurrent;
 using System.Runtime.ExceptionServices;
+using System.Runtime.InteropServices;
 using System.Threading.Channels;
 using static TorchSharp.torch;
 
@@ -16,7 +18,8 @@ namespace MobileNeXt.Training.Data;
 /// worker <c>(b − first) mod W</c> (PyTorch DataLoader's round-robin), and sample <c>i</c> is augmented with its own
 /// <c>Random(mix(seed, epoch, i))</c>.</para>
 /// <para>Memory is bounded: each worker holds at most <see cref="ReadAheadLoaderOptions.PrefetchPerWorker"/> finished batches
-/// plus the one it is building, as managed float arrays; tensors are made on the consumer's thread when a batch is handed out.</para>
+/// plus the one it is building, as managed float arrays that are reused from batch to batch; tensors are made on the consumer's
+/// thread when a batch is handed out.</para>
 /// <para>A sample the dataset skips (<see cref="IImageDataset.LoadImage"/> returns null) is left out of its batch, which is then one row
 /// smaller; a batch left with no rows is not yielded. Any other exception of a worker is rethrown to the consumer.</para>
 /// <para>Batch size: with <see cref="ReadAheadLoaderOptions.DropLast"/> a batch larger than the smallest shard is an error (the epoch
@@ -88,6 +91,9 @@ public sealed class ReadAheadLoader
         int workers = Math.Min(Options.Workers, Math.Max(1, BatchesPerEpoch - firstBatch));
         int h = _transform.OutputHeight, w = _transform.OutputWidth;
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        // A batch's floats (19 MB at 32×3×224²) live in the large-object heap: allocating them for every batch cost a
+        // full collection about once a batch, so the arrays go back to this pool once copied into their tensor.
+        var buffers = new ConcurrentBag<float[]>();
         var channels = new Channel<BatchData>[workers];
         var tasks = new Task[workers];
         for (int k = 0; k < workers; k++)
@@ -100,7 +106,7 @@ public sealed class ReadAheadLoader
             });
             int worker = k;
             // Dedicated threads: decoding is CPU-bound and blocks, and must not starve the thread pool.
-            tasks[k] = Task.Factory.StartNew(() => RunWorker(firstBatch + worker, workers, epoch, shard, channels[worker].Writer, cts.Token),
+            tasks[k] = Task.Factory.StartNew(() => RunWorker(firstBatch + worker, workers, epoch, shard, buffers, channels[worker].Writer, cts.Token),
                 cts.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         }
         try
@@ -111,8 +117,12 @@ public sealed class ReadAheadLoader
                 if (data.Indices.Length == 0)
                     continue;
                 int n = data.Indices.Length;
-                var images = data.Images.Length == n * 3 * h * w ? data.Images : data.Images[..(n * 3 * h * w)];
-                yield return new ImageBatch(epoch, b, tensor(images, [n, 3, h, w]), tensor(data.Labels, [n]), data.Indices);
+                // One copy into libtorch's memory; torch.tensor(float[]) would clone the array into another pinned 19 MB.
+                var images = empty([n, 3, h, w], ScalarType.Float32);
+                using (NewDisposeScope()) // storage<T>() makes a tensor handle of its own
+                    Marshal.Copy(data.Images, 0, images.storage<float>().data_ptr(), n * 3 * h * w);
+                buffers.Add(data.Images);
+                yield return new ImageBatch(epoch, b, images, tensor(data.Labels, [n]), data.Indices);
             }
         }
         finally
@@ -136,7 +146,7 @@ public sealed class ReadAheadLoader
     }
 
     /// <summary>Builds batches <paramref name="firstOwn"/>, firstOwn + <paramref name="workers"/>, … of the epoch.</summary>
-    private void RunWorker(int firstOwn, int workers, int epoch, int[] shard, ChannelWriter<BatchData> writer, CancellationToken token)
+    private void RunWorker(int firstOwn, int workers, int epoch, int[] shard, ConcurrentBag<float[]> buffers, ChannelWriter<BatchData> writer, CancellationToken token)
     {
         try
         {
@@ -144,7 +154,7 @@ public sealed class ReadAheadLoader
             for (int b = firstOwn; b < BatchesPerEpoch; b += workers)
             {
                 int start = b * batch, size = Math.Min(batch, shard.Length - start);
-                var images = new float[size * per];
+                var images = buffers.TryTake(out var reused) ? reused : new float[batch * per];
                 var labels = new long[size];
                 var kept = new List<int>(size);
                 for (int s = 0; s < size; s++)
