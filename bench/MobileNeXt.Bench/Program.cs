@@ -5,6 +5,8 @@ using MobileNeXt.Bench;
 // dotnet run --project bench/MobileNeXt.Bench -c Release -- inference [threads=2] [iterations=20]
 //                                                         -- data [images=512]
 //                                                         -- train-step [threads=2] [iterations=10]
+//                                                         -- train-fed [steps=12] [workers=1]
+//                                                         -- train-steady [epochs=6]
 // Both sides run with freed memory kept for reuse (TorchRuntime.RetainFreedMemory here, the same glibc tunables for the
 // PyTorch peer); MOBILENEXT_MALLOC=default measures glibc's defaults on both sides instead.
 bool retain = Environment.GetEnvironmentVariable("MOBILENEXT_MALLOC") != "default";
@@ -28,7 +30,14 @@ switch (mode)
     case "train-step":
         TrainingBenchmark.Step(threads, args.Length > 2 ? iterations : 10);
         return 0;
+    case "train-fed":
+        EndToEndBenchmark.Fed(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 12,
+            args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 1);
+        return 0;
+    case "train-steady":
+        EndToEndBenchmark.Steady(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 6);
+        return 0;
     default:
-        Console.Error.WriteLine($"error: unknown benchmark '{mode}'; use: inference | data | train-step");
+        Console.Error.WriteLine($"error: unknown benchmark '{mode}'; use: inference | data | train-step | train-fed | train-steady");
         return 2;
 }

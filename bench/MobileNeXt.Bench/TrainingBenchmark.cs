@@ -125,7 +125,7 @@ internal static class TrainingBenchmark
     }
 
     /// <summary>Four classes of 500×375 JPEGs with gradients and noise, so decoding costs what a photograph does.</summary>
-    private static void WriteJpegFolder(string root, int images)
+    internal static void WriteJpegFolder(string root, int images)
     {
         var random = new Random(7);
         for (int i = 0; i < images; i++)

@@ -3,6 +3,14 @@ using static TorchSharp.torch;
 
 namespace MobileNeXt.Core.Tests;
 
+/// <summary>Alone: malloc's heap is process-wide, and a test running beside this one can take the freed block first.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class ProcessHeapCollection
+{
+    public const string Name = "process heap";
+}
+
+[Collection(ProcessHeapCollection.Name)]
 public class TorchRuntimeTests
 {
     [Fact]

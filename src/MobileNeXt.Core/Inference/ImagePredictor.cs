@@ -20,8 +20,11 @@ public sealed class ImagePredictor : IDisposable
     /// <param name="labels">Class names, one per output (e.g. from <see cref="LoadLabels"/>); null gives indices only.</param>
     /// <param name="preprocessing">Defaults to <see cref="EvalPreprocessing.ImageNet"/>.</param>
     /// <param name="fuse">Fold BatchNorm into the convs for speed (outputs equal within 1e-5).</param>
+    /// <param name="channelsLast">Hand the model channels-last batches (<see cref="MemoryLayout"/>): libtorch's CPU convolutions then skip
+    /// reordering every activation (about 10 % faster at batch 1 on the machines in <c>bench/</c>); outputs differ only by float rounding.</param>
     /// <exception cref="ArgumentException">The labels do not match the model's classes, or the model has no classifier.</exception>
-    public ImagePredictor(ImageClassifier model, IReadOnlyList<string>? labels = null, EvalPreprocessing? preprocessing = null, bool fuse = true)
+    public ImagePredictor(ImageClassifier model, IReadOnlyList<string>? labels = null, EvalPreprocessing? preprocessing = null, bool fuse = true,
+        bool channelsLast = true)
     {
         ArgumentNullException.ThrowIfNull(model);
         if (model.NumClasses == 0)
@@ -31,6 +34,7 @@ public sealed class ImagePredictor : IDisposable
         TorchRuntime.EnsureAvailable();
         Labels = labels;
         Preprocessing = preprocessing ?? EvalPreprocessing.ImageNet;
+        ChannelsLast = channelsLast;
         ownsModel = fuse && !model.IsFused;
         this.model = ownsModel ? model.Fuse() : model;
         if (!ownsModel) model.eval();
@@ -38,6 +42,9 @@ public sealed class ImagePredictor : IDisposable
 
     /// <summary>Class names, or null.</summary>
     public IReadOnlyList<string>? Labels { get; }
+
+    /// <summary>Whether batches reach the model with channels-last strides.</summary>
+    public bool ChannelsLast { get; }
 
     /// <summary>The preprocessing applied to every image.</summary>
     public EvalPreprocessing Preprocessing { get; }
@@ -105,7 +112,8 @@ public sealed class ImagePredictor : IDisposable
         int k = Math.Min(topK, model.NumClasses);
         using var scope = NewDisposeScope();
         using var _ = inference_mode();
-        var probabilities = nn.functional.softmax(model.call(batch), 1);
+        var input = ChannelsLast && batch.dim() == 4 ? MemoryLayout.ToChannelsLast(batch) : batch;
+        var probabilities = nn.functional.softmax(model.call(input), 1);
         var (values, indices) = probabilities.topk(k, dim: 1);
         var p = values.data<float>().ToArray();
         var i = indices.data<long>().ToArray();

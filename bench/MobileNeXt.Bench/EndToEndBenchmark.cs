@@ -1,0 +1,127 @@
+using System.Diagnostics;
+using MobileNeXt.Training;
+using MobileNeXt.Training.Recipes;
+using MobileNeXt.Training.Reporting;
+using static TorchSharp.torch;
+
+namespace MobileNeXt.Bench;
+
+/// <summary>
+/// The trainer as <c>mobilenext train</c> runs it: whether the data pipeline keeps the step fed (images/s of the whole
+/// loop beside the bare step in the same process), and whether throughput holds steady from epoch to epoch.
+/// </summary>
+internal static class EndToEndBenchmark
+{
+    private const int Batch = 32, Warmup = 3;
+
+    /// <summary>
+    /// mobilenext_100 at 224², batch 32, 2 libtorch threads, the released recipe's augmentation (ColorJitter 0.4), on an
+    /// ImageNet-layout folder of the data bench's JPEGs, beside the same number of bare steps on one fixed batch.
+    /// </summary>
+    public static void Fed(int steps, int workers)
+    {
+        const int threads = 2;
+        set_num_threads(threads);
+        string root = Directory.CreateTempSubdirectory("mobilenext-e2e").FullName;
+        TrainingBenchmark.WriteJpegFolder(Path.Combine(root, "train"), (steps + Warmup) * Batch);
+        TrainingBenchmark.WriteJpegFolder(Path.Combine(root, "val"), 8); // evaluation is not timed
+        var options = RecipePresets.Released with
+        {
+            Model = "mobilenext_100", BatchSize = Batch, Epochs = 2, WarmupEpochs = 0, CooldownEpochs = 0, Workers = workers,
+            Threads = threads, OutputDirectory = Path.Combine(root, "run"), MaxStepsPerEpoch = steps + Warmup, EmaDecay = null,
+        };
+        var clock = new StepClock(Batch);
+        using (var trainer = new Trainer(options, TrainingData.Open(root), progress: clock))
+            trainer.Run();
+        double loop = clock.ImagesPerSecond(epoch: 1, from: Warmup); // the second epoch: JIT and allocator warm
+        double bare = BareSteps(options.ChannelsLast, steps);
+        Console.WriteLine($"# End to end: mobilenext_100, 224², batch {Batch}, {threads} libtorch threads, {workers} data worker(s), " +
+            $"{steps} steps after {Warmup} warm-up ones, JPEGs decoded and augmented on the fly");
+        Console.WriteLine();
+        Console.WriteLine("| | img/s | vs bare step |");
+        Console.WriteLine("|---|---|---|");
+        Console.WriteLine($"| bare step (one batch in memory, {(options.ChannelsLast ? "channels-last" : "NCHW")}) | {bare:0.0} | 1.00× |");
+        Console.WriteLine($"| `Trainer` on the JPEG folder | {loop:0.0} | {loop / bare:0.00}× |");
+        Console.WriteLine();
+        Directory.Delete(root, recursive: true);
+    }
+
+    /// <summary>
+    /// The run the issue saw swing between 23 and 159 img/s: <c>train --data synthetic -m mobilenext_035 --input-size 32
+    /// -b 64</c>, each epoch's training images/s and its distance from the median.
+    /// </summary>
+    public static void Steady(int epochs)
+    {
+        string output = Directory.CreateTempSubdirectory("mobilenext-steady").FullName;
+        var options = RecipePresets.Paper with
+        {
+            Model = "mobilenext_035", InputSize = 32, BatchSize = 64, Epochs = epochs, OutputDirectory = Path.Combine(output, "run"),
+        };
+        var clock = new StepClock(options.BatchSize);
+        using (var trainer = new Trainer(options, TrainingData.Open("synthetic", syntheticImageSize: 32), progress: clock))
+            trainer.Run();
+        var rates = Enumerable.Range(0, epochs).Select(e => clock.ImagesPerSecond(e, from: 0)).ToArray();
+        double median = rates.Order().ElementAt(epochs / 2);
+        Console.WriteLine($"# Steady throughput: mobilenext_035, 32², batch 64, synthetic shapes, {options.Workers} workers, libtorch's default threads");
+        Console.WriteLine();
+        Console.WriteLine("| epoch | img/s | vs median |");
+        Console.WriteLine("|---|---|---|");
+        for (int e = 0; e < epochs; e++) Console.WriteLine($"| {e + 1} | {rates[e]:0} | {(rates[e] / median - 1) * 100:+0;-0} % |");
+        Console.WriteLine();
+        Console.WriteLine($"Largest distance from the median: {rates.Max(r => Math.Abs(r / median - 1)) * 100:0} %");
+        Console.WriteLine();
+        Directory.Delete(output, recursive: true);
+    }
+
+    /// <summary>The trainer's step without the loader: the same model, optimizer and loss on one batch held in memory.</summary>
+    private static double BareSteps(bool channelsLast, int steps)
+    {
+        using var model = MobileNeXt.Models.ModelRegistry.Create("mobilenext_100", new MobileNeXt.Models.ModelCreateOptions { NumClasses = 4 }); // the folder's
+        model.train();
+        using var optimizer = MobileNeXt.Training.Optimization.ParameterGroups.Split(model, decayNormAndBias: false)
+            .CreateSgd(0.01, 0.9, nesterov: true, weightDecay: 1e-4);
+        using var x = randn(Batch, 3, 224, 224);
+        using var y = randint(0, 4, [Batch], dtype: ScalarType.Int64);
+        var watch = new Stopwatch();
+        for (int i = 0; i < steps + Warmup; i++)
+        {
+            if (i == Warmup) watch.Start();
+            using var scope = NewDisposeScope();
+            optimizer.ZeroGrad();
+            var input = channelsLast ? MemoryLayout.ToChannelsLast(x) : x;
+            var loss = nn.functional.cross_entropy(model.call(input), y, label_smoothing: 0.1);
+            loss.item<float>(); // the trainer reads every loss
+            loss.backward();
+            optimizer.Step();
+        }
+        return steps * Batch / watch.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>Records when every step of every epoch ended.</summary>
+    private sealed class StepClock(int batch) : ITrainingProgress
+    {
+        private readonly Dictionary<int, List<(long Ticks, int Step)>> _ends = [];
+
+        public void OnStep(StepReport report)
+        {
+            if (!_ends.TryGetValue(report.Epoch, out var list)) _ends[report.Epoch] = list = [];
+            list.Add((Stopwatch.GetTimestamp(), report.StepInEpoch));
+        }
+
+        public void OnEpoch(EpochMetrics metrics) { }
+
+        public void OnMessage(string message) { }
+
+        /// <summary>
+        /// Images/s of <paramref name="epoch"/> (0-based) from the end of step max(<paramref name="from"/>, 1) to the end
+        /// of its last: the first step, which waits for the loader's first batch, is never counted.
+        /// </summary>
+        public double ImagesPerSecond(int epoch, int from)
+        {
+            var list = _ends[epoch];
+            var (t0, s0) = list[Math.Max(from, 1) - 1];
+            var (t1, s1) = list[^1];
+            return (s1 - s0) * (double)batch / ((t1 - t0) / (double)Stopwatch.Frequency);
+        }
+    }
+}
