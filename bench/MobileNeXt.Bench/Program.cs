@@ -30,6 +30,9 @@ switch (mode)
     case "train-step":
         TrainingBenchmark.Step(threads, args.Length > 2 ? iterations : 10);
         return 0;
+    case "train-step-alone":
+        TrainingBenchmark.StepAlone(threads, args.Length > 2 ? iterations : 10);
+        return 0;
     case "train-fed":
         EndToEndBenchmark.Fed(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 12,
             args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 1);
