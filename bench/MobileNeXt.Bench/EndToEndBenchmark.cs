@@ -50,23 +50,27 @@ internal static class EndToEndBenchmark
     /// The run the issue saw swing between 23 and 159 img/s: <c>train --data synthetic -m mobilenext_035 --input-size 32
     /// -b 64</c>, each epoch's training images/s and its distance from the median.
     /// </summary>
-    public static void Steady(int epochs)
+    public static void Steady(int epochs, int? threads)
     {
         string output = Directory.CreateTempSubdirectory("mobilenext-steady").FullName;
         var options = RecipePresets.Paper with
         {
-            Model = "mobilenext_035", InputSize = 32, BatchSize = 64, Epochs = epochs, OutputDirectory = Path.Combine(output, "run"),
+            Model = "mobilenext_035", InputSize = 32, BatchSize = 64, Epochs = epochs, OutputDirectory = Path.Combine(output, "run"), Threads = threads,
         };
         var clock = new StepClock(options.BatchSize);
+        int used;
         using (var trainer = new Trainer(options, TrainingData.Open("synthetic", syntheticImageSize: 32), progress: clock))
+        {
+            used = trainer.Threads;
             trainer.Run();
+        }
         var rates = Enumerable.Range(0, epochs).Select(e => clock.ImagesPerSecond(e, from: 0)).ToArray();
         double median = rates.Order().ElementAt(epochs / 2);
-        Console.WriteLine($"# Steady throughput: mobilenext_035, 32², batch 64, synthetic shapes, {options.Workers} workers, libtorch's default threads");
+        Console.WriteLine($"# Steady throughput: mobilenext_035, 32², batch 64, synthetic shapes, {options.Workers} workers, {used} libtorch thread(s) ({(threads is null ? "the trainer's choice" : "--threads")})");
         Console.WriteLine();
         Console.WriteLine("| epoch | img/s | vs median |");
         Console.WriteLine("|---|---|---|");
-        for (int e = 0; e < epochs; e++) Console.WriteLine($"| {e + 1} | {rates[e]:0} | {(rates[e] / median - 1) * 100:+0;-0} % |");
+        for (int e = 0; e < epochs; e++) Console.WriteLine($"| {e + 1} | {rates[e]:0} | {(int)Math.Round((rates[e] / median - 1) * 100):+0;-0;0} % |");
         Console.WriteLine();
         Console.WriteLine($"Largest distance from the median: {rates.Max(r => Math.Abs(r / median - 1)) * 100:0} %");
         Console.WriteLine();

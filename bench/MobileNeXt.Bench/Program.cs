@@ -6,7 +6,7 @@ using MobileNeXt.Bench;
 //                                                         -- data [images=512]
 //                                                         -- train-step [threads=2] [iterations=10]
 //                                                         -- train-fed [steps=12] [workers=1]
-//                                                         -- train-steady [epochs=6]
+//                                                         -- train-steady [epochs=6] [threads=libtorch's default]
 // Both sides run with freed memory kept for reuse (TorchRuntime.RetainFreedMemory here, the same glibc tunables for the
 // PyTorch peer); MOBILENEXT_MALLOC=default measures glibc's defaults on both sides instead.
 bool retain = Environment.GetEnvironmentVariable("MOBILENEXT_MALLOC") != "default";
@@ -38,7 +38,8 @@ switch (mode)
             args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 1);
         return 0;
     case "train-steady":
-        EndToEndBenchmark.Steady(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 6);
+        EndToEndBenchmark.Steady(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 6,
+            args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : null);
         return 0;
     default:
         Console.Error.WriteLine($"error: unknown benchmark '{mode}'; use: inference | data | train-step | train-fed | train-steady");

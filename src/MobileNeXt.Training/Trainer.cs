@@ -3,6 +3,7 @@ using System.Globalization;
 using MobileNeXt.Inference;
 using MobileNeXt.Interop;
 using MobileNeXt.Models;
+using MobileNeXt.Profiling;
 using MobileNeXt.Training.Checkpoints;
 using MobileNeXt.Training.Data;
 using MobileNeXt.Training.Distributed;
@@ -65,7 +66,6 @@ public sealed class Trainer : IDisposable
         _data = data;
         _communicator = communicator ?? new SingleProcessCommunicator();
         _progress = progress ?? SilentProgress.Instance;
-        if (options.Threads is { } threads) set_num_threads(threads);
         Device = TrainingDevice.Resolve(options.Device, _communicator); // a GPU asked for but missing is reported at once
 
         int classes = data.Train.Classes.Count;
@@ -88,6 +88,8 @@ public sealed class Trainer : IDisposable
         manual_seed(options.Seed);
         Model = ModelRegistry.Create(options.Model, options.ModelCreateOptions(classes));
         Model.train();
+        Threads = options.Threads ?? DefaultThreads(Model, options, Environment.ProcessorCount, _communicator.Size);
+        set_num_threads(Threads);
         if (_communicator.Size > 1) ParameterSync.BroadcastFrom(Model, _communicator);
         bool onGpu = Device.type != DeviceType.CPU;
         if (onGpu) Model.to(Device);
@@ -126,6 +128,34 @@ public sealed class Trainer : IDisposable
 
     /// <summary>The device this process trains on (<see cref="TrainingOptions.Device"/> resolved for its rank).</summary>
     public Device Device { get; }
+
+    /// <summary>libtorch intra-op threads this process trains with: <see cref="TrainingOptions.Threads"/>, or <see cref="DefaultThreads"/>'s choice.</summary>
+    public int Threads { get; }
+
+    /// <summary>
+    /// Below this many multiply-accumulates per step (batch × the network's MACs at the input size) a network is "small":
+    /// its data workers, not its convolutions, set the pace, and libtorch's threads get the cores the workers leave.
+    /// Measured on 2 cores (bench <c>train-steady</c>, <c>train-fed</c>): mobilenext_035 at 32², batch 64 (0.1 G MACs per
+    /// step) trained at 749–779 img/s with 1 libtorch thread beside 2 workers and at 370–432 img/s (swinging to 973 in
+    /// another run) with 2; mobilenext_100 at 224², batch 32 (10 G) is compute-bound and needs both cores for the step.
+    /// </summary>
+    public const double SmallStepMacs = 1e9;
+
+    /// <summary>
+    /// The libtorch thread count when <see cref="TrainingOptions.Threads"/> is not set: the process's share of the cores
+    /// (<paramref name="cores"/> / <paramref name="ranks"/>), less one per data worker when the network is small
+    /// (<see cref="SmallStepMacs"/>), at least 1. Every parallel libtorch op waits for all of its threads, so a thread
+    /// that shares a core with a busy data worker stalls every op; that was the cause of the 32² run's swings from one
+    /// epoch to the next.
+    /// </summary>
+    public static int DefaultThreads(ImageClassifier model, TrainingOptions options, int cores, int ranks)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(options);
+        int share = Math.Max(1, cores / Math.Max(1, ranks));
+        double macsPerStep = (double)ModelProfiler.Profile(model, options.InputSize).TotalMacs * options.BatchSize;
+        return macsPerStep < SmallStepMacs ? Math.Max(1, share - options.Workers) : share;
+    }
 
     /// <summary>The model being trained.</summary>
     public ImageClassifier Model { get; }
@@ -176,6 +206,8 @@ public sealed class Trainer : IDisposable
             File.Delete(_log.Path); // a log without a checkpoint belongs to a run that never finished an epoch
         }
 
+        if (Options.Threads is null)
+            _progress.OnMessage($"libtorch threads: {Threads} (set --threads to choose; a small network leaves a core to each data worker).");
         var runClock = Stopwatch.StartNew();
         long runStartStep = step;
         for (int epoch = (int)(step / StepsPerEpoch); epoch < Options.Epochs; epoch++)

@@ -87,7 +87,10 @@ public sealed record TrainingOptions
     /// <summary>Data worker threads. Default 2.</summary>
     public int Workers { get; init; } = 2;
 
-    /// <summary>libtorch intra-op threads; null leaves libtorch's default. Default null.</summary>
+    /// <summary>
+    /// libtorch intra-op threads; null lets the trainer choose (<see cref="Trainer.DefaultThreads"/>: the process's
+    /// share of the cores, less the data workers for a small network). Default null.
+    /// </summary>
     public int? Threads { get; init; }
 
     /// <summary>
