@@ -50,12 +50,13 @@ internal static class EndToEndBenchmark
     /// The run the issue saw swing between 23 and 159 img/s: <c>train --data synthetic -m mobilenext_035 --input-size 32
     /// -b 64</c>, each epoch's training images/s and its distance from the median.
     /// </summary>
-    public static void Steady(int epochs, int? threads)
+    public static void Steady(int epochs, int? threads, bool channelsLast)
     {
         string output = Directory.CreateTempSubdirectory("mobilenext-steady").FullName;
         var options = RecipePresets.Paper with
         {
             Model = "mobilenext_035", InputSize = 32, BatchSize = 64, Epochs = epochs, OutputDirectory = Path.Combine(output, "run"), Threads = threads,
+            ChannelsLast = channelsLast,
         };
         var clock = new StepClock(options.BatchSize);
         int used;
@@ -66,7 +67,7 @@ internal static class EndToEndBenchmark
         }
         var rates = Enumerable.Range(0, epochs).Select(e => clock.ImagesPerSecond(e, from: 0)).ToArray();
         double median = rates.Order().ElementAt(epochs / 2);
-        Console.WriteLine($"# Steady throughput: mobilenext_035, 32², batch 64, synthetic shapes, {options.Workers} workers, {used} libtorch thread(s) ({(threads is null ? "the trainer's choice" : "--threads")})");
+        Console.WriteLine($"# Steady throughput: mobilenext_035, 32², batch 64, synthetic shapes, {options.Workers} workers, {used} libtorch thread(s) ({(threads is null ? "the trainer's choice" : "--threads")}), {(channelsLast ? "channels-last" : "NCHW")}");
         Console.WriteLine();
         Console.WriteLine("| epoch | img/s | vs median |");
         Console.WriteLine("|---|---|---|");

@@ -6,7 +6,7 @@ using MobileNeXt.Bench;
 //                                                         -- data [images=512]
 //                                                         -- train-step [threads=2] [iterations=10]
 //                                                         -- train-fed [steps=12] [workers=1]
-//                                                         -- train-steady [epochs=6] [threads=libtorch's default]
+//                                                         -- train-steady [epochs=6] [threads|auto] [channels-last=true]
 // Both sides run with freed memory kept for reuse (TorchRuntime.RetainFreedMemory here, the same glibc tunables for the
 // PyTorch peer); MOBILENEXT_MALLOC=default measures glibc's defaults on both sides instead.
 bool retain = Environment.GetEnvironmentVariable("MOBILENEXT_MALLOC") != "default";
@@ -17,31 +17,30 @@ Console.WriteLine(retain
     : "(malloc: glibc defaults on both sides)");
 TorchRuntime.EnsureAvailable();
 string mode = args.Length > 0 ? args[0] : "inference";
-int threads = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 2;
-int iterations = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 20;
+// Positional numbers mean different things per scenario; each reads its own, so a word such as "auto" is only parsed where it is meant.
 switch (mode)
 {
     case "inference":
-        InferenceBenchmark.Run(threads, iterations);
+        InferenceBenchmark.Run(Arg(1, 2), Arg(2, 20));
         return 0;
     case "data":
-        TrainingBenchmark.Data(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 512);
+        TrainingBenchmark.Data(Arg(1, 512));
         return 0;
     case "train-step":
-        TrainingBenchmark.Step(threads, args.Length > 2 ? iterations : 10);
+        TrainingBenchmark.Step(Arg(1, 2), Arg(2, 10));
         return 0;
     case "train-step-alone":
-        TrainingBenchmark.StepAlone(threads, args.Length > 2 ? iterations : 10);
+        TrainingBenchmark.StepAlone(Arg(1, 2), Arg(2, 10));
         return 0;
     case "train-fed":
-        EndToEndBenchmark.Fed(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 12,
-            args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 1);
+        EndToEndBenchmark.Fed(Arg(1, 12), Arg(2, 1));
         return 0;
     case "train-steady":
-        EndToEndBenchmark.Steady(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 6,
-            args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : null);
+        EndToEndBenchmark.Steady(Arg(1, 6), args.Length > 2 && args[2] != "auto" ? Arg(2, 0) : null, args.Length <= 3 || bool.Parse(args[3]));
         return 0;
     default:
         Console.Error.WriteLine($"error: unknown benchmark '{mode}'; use: inference | data | train-step | train-fed | train-steady");
         return 2;
 }
+
+int Arg(int index, int fallback) => args.Length > index ? int.Parse(args[index], CultureInfo.InvariantCulture) : fallback;

@@ -29,9 +29,10 @@ internal static class ConvLayers
     /// </summary>
     /// <remarks>
     /// Why: libtorch 2.10's oneDNN (3.7.1) picks its <c>brgconv_1x1:avx512_core</c> kernel for an f32 1×1 conv on
-    /// channels-last input, and on this project's AVX-512 machines (AMD Zen 5) that kernel returns outputs 10–25 % off
-    /// (relative L2 against float64) for many output widths: 80, 112, 176, 200, 208, 272 and 1280 channels among those
-    /// probed; 16, 48, 128, 144, 192, 224 and 240 were right. MobileNeXt-1.0's last block (960 → 208 → 1280) hits it,
+    /// channels-last input, and on this project's AVX-512 machines (AMD Zen 5) that kernel returns outputs 8–38 % off
+    /// (relative L2 against float64) for many layer shapes — 80, 112, 176, 200, 208, 272 and 1280 output channels among
+    /// those probed — with the failures moving with batch size and thread count (960→208 at 7²: right for batch 8 on one
+    /// thread, wrong for batch 32 on one thread and for every batch on two), so no shape can be trusted. MobileNeXt-1.0's last block (960 → 208 → 1280) hits it,
     /// and its gradients at initialisation then point 25° away from the exact ones (MemoryLayoutTests). A 1×1 conv on
     /// NHWC data is exactly a GEMM over the N·H·W rows, which libtorch computes correctly and at least as fast.
     /// </remarks>
