@@ -69,9 +69,13 @@ internal static class EndToEndBenchmark
         double median = rates.Order().ElementAt(epochs / 2);
         Console.WriteLine($"# Steady throughput: mobilenext_035, 32², batch 64, synthetic shapes, {options.Workers} workers, {used} libtorch thread(s) ({(threads is null ? "the trainer's choice" : "--threads")}), {(channelsLast ? "channels-last" : "NCHW")}");
         Console.WriteLine();
-        Console.WriteLine("| epoch | img/s | vs median |");
-        Console.WriteLine("|---|---|---|");
-        for (int e = 0; e < epochs; e++) Console.WriteLine($"| {e + 1} | {rates[e]:0} | {(int)Math.Round((rates[e] / median - 1) * 100):+0;-0;0} % |");
+        Console.WriteLine("| epoch | img/s | vs median | median step | longest step |");
+        Console.WriteLine("|---|---|---|---|---|");
+        for (int e = 0; e < epochs; e++)
+        {
+            var (typical, longest) = clock.StepMilliseconds(e);
+            Console.WriteLine($"| {e + 1} | {rates[e]:0} | {(int)Math.Round((rates[e] / median - 1) * 100):+0;-0;0} % | {typical:0.0} ms | {longest:0.0} ms |");
+        }
         Console.WriteLine();
         Console.WriteLine($"Largest distance from the median: {rates.Max(r => Math.Abs(r / median - 1)) * 100:0} %");
         Console.WriteLine();
@@ -116,6 +120,14 @@ internal static class EndToEndBenchmark
         public void OnEpoch(EpochMetrics metrics) { }
 
         public void OnMessage(string message) { }
+
+        /// <summary>The median and the longest time between two consecutive step ends of <paramref name="epoch"/>: a stall shows as one long step.</summary>
+        public (double Median, double Longest) StepMilliseconds(int epoch)
+        {
+            var list = _ends[epoch];
+            var gaps = list.Zip(list.Skip(1), (a, b) => (b.Ticks - a.Ticks) * 1000.0 / Stopwatch.Frequency).Order().ToArray();
+            return gaps.Length == 0 ? (0, 0) : (gaps[gaps.Length / 2], gaps[^1]);
+        }
 
         /// <summary>
         /// Images/s of <paramref name="epoch"/> (0-based) from the end of step max(<paramref name="from"/>, 1) to the end

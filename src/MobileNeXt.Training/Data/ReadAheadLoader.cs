@@ -30,6 +30,10 @@ public sealed class ReadAheadLoader
     private readonly IImageDataset _dataset;
     private readonly ISampleTransform _transform;
     private readonly EpochSampler _sampler;
+    // A batch's floats (19 MB at 32×3×224²) live in the large-object heap: allocating them for every batch cost a full
+    // collection about once a batch, so the arrays go back to this pool once copied into their tensor, and the pool
+    // outlives the epoch (short epochs would otherwise allocate workers × (prefetch + 1) arrays anew each time).
+    private readonly ConcurrentBag<float[]> _buffers = new();
 
     /// <summary>Creates a loader of <paramref name="dataset"/> through <paramref name="transform"/> in <paramref name="sampler"/>'s order.</summary>
     /// <exception cref="ArgumentException">The sampler does not match the dataset, or the batch size cannot give a batch.</exception>
@@ -91,9 +95,6 @@ public sealed class ReadAheadLoader
         int workers = Math.Min(Options.Workers, Math.Max(1, BatchesPerEpoch - firstBatch));
         int h = _transform.OutputHeight, w = _transform.OutputWidth;
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        // A batch's floats (19 MB at 32×3×224²) live in the large-object heap: allocating them for every batch cost a
-        // full collection about once a batch, so the arrays go back to this pool once copied into their tensor.
-        var buffers = new ConcurrentBag<float[]>();
         var channels = new Channel<BatchData>[workers];
         var tasks = new Task[workers];
         for (int k = 0; k < workers; k++)
@@ -106,7 +107,7 @@ public sealed class ReadAheadLoader
             });
             int worker = k;
             // Dedicated threads: decoding is CPU-bound and blocks, and must not starve the thread pool.
-            tasks[k] = Task.Factory.StartNew(() => RunWorker(firstBatch + worker, workers, epoch, shard, buffers, channels[worker].Writer, cts.Token),
+            tasks[k] = Task.Factory.StartNew(() => RunWorker(firstBatch + worker, workers, epoch, shard, channels[worker].Writer, cts.Token),
                 cts.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         }
         try
@@ -121,7 +122,7 @@ public sealed class ReadAheadLoader
                 var images = empty([n, 3, h, w], ScalarType.Float32);
                 using (NewDisposeScope()) // storage<T>() makes a tensor handle of its own
                     Marshal.Copy(data.Images, 0, images.storage<float>().data_ptr(), n * 3 * h * w);
-                buffers.Add(data.Images);
+                _buffers.Add(data.Images);
                 yield return new ImageBatch(epoch, b, images, tensor(data.Labels, [n]), data.Indices);
             }
         }
@@ -146,7 +147,7 @@ public sealed class ReadAheadLoader
     }
 
     /// <summary>Builds batches <paramref name="firstOwn"/>, firstOwn + <paramref name="workers"/>, … of the epoch.</summary>
-    private void RunWorker(int firstOwn, int workers, int epoch, int[] shard, ConcurrentBag<float[]> buffers, ChannelWriter<BatchData> writer, CancellationToken token)
+    private void RunWorker(int firstOwn, int workers, int epoch, int[] shard, ChannelWriter<BatchData> writer, CancellationToken token)
     {
         try
         {
@@ -154,7 +155,7 @@ public sealed class ReadAheadLoader
             for (int b = firstOwn; b < BatchesPerEpoch; b += workers)
             {
                 int start = b * batch, size = Math.Min(batch, shard.Length - start);
-                var images = buffers.TryTake(out var reused) ? reused : new float[batch * per];
+                var images = _buffers.TryTake(out var reused) ? reused : new float[batch * per];
                 var labels = new long[size];
                 var kept = new List<int>(size);
                 for (int s = 0; s < size; s++)
