@@ -58,6 +58,14 @@ internal static class ConvLayers
         }
     }
 
+    /// <summary>
+    /// <see cref="Run(nn.Module{Tensor, Tensor}, Tensor)"/> for a tensor whose layout cannot tell, such as a pooled
+    /// N×C×1×1 squeeze-excite input (both layouts' strides fit it): <paramref name="layoutOf"/>, the batch it came from,
+    /// decides, so an NCHW batch takes the plain path with its hooks (the profiler counts the SE convs there).
+    /// </summary>
+    public static Tensor Run(nn.Module<Tensor, Tensor> module, Tensor x, Tensor layoutOf) =>
+        MemoryLayout.IsChannelsLast(layoutOf) ? Run(module, x) : module.call(x);
+
     private static bool IsPointwise(Conv2d conv)
     {
         var w = conv.weight!;

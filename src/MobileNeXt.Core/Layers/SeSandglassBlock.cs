@@ -118,8 +118,8 @@ public sealed class SeSandglassBlock : nn.Module<Tensor, Tensor>
         }
         // squeeze-excite after the last BN (and the trailing swish of the no-depthwise layout), before the residual add
         var gate = F.adaptive_avg_pool2d(y, 1);
-        gate = F.silu(ConvLayers.Run(_se_reduce, gate));
-        gate = ConvLayers.Run(_se_expand, gate).sigmoid_();
+        gate = F.silu(ConvLayers.Run(_se_reduce, gate, layoutOf: x));
+        gate = ConvLayers.Run(_se_expand, gate, layoutOf: x).sigmoid_();
         y = y * gate;
         if (Spec.HasResidual)
         {
