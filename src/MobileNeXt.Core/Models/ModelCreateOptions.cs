@@ -15,6 +15,12 @@ public sealed record ModelCreateOptions
     /// <summary>Dropout before the classifier. Default 0.2.</summary>
     public double DropRate { get; init; } = 0.2;
 
+    /// <summary>
+    /// MobileNeXt†'s largest drop-connect rate (block i of N drops its residual branch with rate · i / N in training);
+    /// null keeps the released 0.2. The other networks have no drop-connect and accept only null or 0.
+    /// </summary>
+    public double? DropConnectRate { get; init; }
+
     /// <summary>Input channels. Default 3.</summary>
     public int InChannels { get; init; } = 3;
 }

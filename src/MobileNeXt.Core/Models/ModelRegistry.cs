@@ -14,7 +14,7 @@ public static class ModelRegistry
     /// <summary>The widths of the paper's Table 3.</summary>
     public static IReadOnlyList<double> PaperWidths { get; } = [0.35, 0.5, 0.75, 1.0, 1.4];
 
-    private const string Table3 = "Zhou et al. 2020, Table 3";
+    internal const string Table3 = "Zhou et al. 2020, Table 3";
 
     // Table 3 of the paper, rows 6–10 (MobileNeXt) and 1–5 (MobileNetV2): params (M), MAdds (M), top-1 (%).
     private static readonly Dictionary<double, PaperResult> PaperMobileNeXt = new()
@@ -92,6 +92,7 @@ public static class ModelRegistry
             {
                 if (o.IdentityMultiplier != 1.0)
                     throw new ArgumentOutOfRangeException(nameof(o.IdentityMultiplier), o.IdentityMultiplier, "MobileNetV2 has no identity tensor multiplier; leave it at 1.");
+                RejectDropConnect(o);
                 return new MobileNetV2(new MobileNetV2Options { Width = o.Width ?? w, NumClasses = o.NumClasses, DropRate = o.DropRate, InChannels = o.InChannels });
             };
             entries.Add((new ModelCard($"mobilenetv2_{WidthSuffix(w)}", "MobileNetV2", w,
@@ -112,7 +113,11 @@ public static class ModelRegistry
                     throw new ArgumentOutOfRangeException(nameof(o.Width), width, "MobileNeXt† is defined at width 1.0 only; leave Width unset.");
                 if (o.IdentityMultiplier != 1.0)
                     throw new ArgumentOutOfRangeException(nameof(o.IdentityMultiplier), o.IdentityMultiplier, "MobileNeXt† has no identity tensor multiplier; leave it at 1.");
-                return new MobileNeXtSeNet(new MobileNeXtSeOptions { Depth = depth, PointwiseGroups = groups, NumClasses = o.NumClasses, DropRate = o.DropRate, InChannels = o.InChannels });
+                return new MobileNeXtSeNet(new MobileNeXtSeOptions
+                {
+                    Depth = depth, PointwiseGroups = groups, NumClasses = o.NumClasses, DropRate = o.DropRate, InChannels = o.InChannels,
+                    DropConnectRate = o.DropConnectRate ?? SeStageTables.DropConnectRate,
+                });
             };
             entries.Add((new ModelCard($"mobilenext_se_{suffix}", "MobileNeXt†", 1.0,
                 $"MobileNeXt† {depth:0.0} (squeeze-excite, swish, 5×5 stages; the released efficient_mnext mnext-b{(depth == 1.0 ? 0 : 1)}, state_dict-compatible)",
@@ -122,13 +127,24 @@ public static class ModelRegistry
         return entries;
     }
 
-    private static MobileNeXtOptions MobileNeXt(double width, MobileNeXtVariant variant, ModelCreateOptions o) => new()
+    private static MobileNeXtOptions MobileNeXt(double width, MobileNeXtVariant variant, ModelCreateOptions o)
     {
-        Width = width,
-        Variant = variant,
-        NumClasses = o.NumClasses,
-        IdentityMultiplier = o.IdentityMultiplier,
-        DropRate = o.DropRate,
-        InChannels = o.InChannels,
-    };
+        RejectDropConnect(o);
+        return new()
+        {
+            Width = width,
+            Variant = variant,
+            NumClasses = o.NumClasses,
+            IdentityMultiplier = o.IdentityMultiplier,
+            DropRate = o.DropRate,
+            InChannels = o.InChannels,
+        };
+    }
+
+    // Only MobileNeXt† has drop-connect; asking another network for it is a mistake worth one sentence.
+    private static void RejectDropConnect(ModelCreateOptions o)
+    {
+        if (o.DropConnectRate is not (null or 0))
+            throw new ArgumentOutOfRangeException(nameof(o.DropConnectRate), o.DropConnectRate, "Only MobileNeXt† (mobilenext_se_*) has drop-connect; leave DropConnectRate unset.");
+    }
 }

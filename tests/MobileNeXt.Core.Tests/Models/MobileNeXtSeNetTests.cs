@@ -109,6 +109,41 @@ public class MobileNeXtSeNetTests
         }
     }
 
+    public class Fusion
+    {
+        [Fact]
+        public void Should_fold_every_batchnorm_and_keep_squeeze_excite()
+        {
+            var vectors = Vectors["mobilenext_se_100"].Value;
+            using var model = LoadReference("mobilenext_se_100");
+            using var fused = model.Fuse();
+            fused.modules().OfType<TorchSharp.Modules.BatchNorm>().Should().BeEmpty();
+            fused.state_dict().Keys.Should().Contain(["_blocks.3._se_reduce.bias", "_conv_stem.bias", "_fc.weight"]);
+            using var _ = no_grad();
+            using var expected = model.call(vectors["input"]);
+            using var actual = fused.call(vectors["input"]);
+            TestSupport.MaxAbsDiff(actual, expected).Should().BeLessThan(1e-5f);
+        }
+    }
+
+    public class ChannelsLast
+    {
+        [Theory]
+        [InlineData("mobilenext_se_100")]
+        [InlineData("mobilenext_se_110")]
+        public void Should_reproduce_the_reference_features_on_a_channels_last_batch(string name)
+        {
+            var vectors = Vectors[name].Value;
+            using var model = LoadReference(name);
+            using var _ = no_grad();
+            using var x = MemoryLayout.ToChannelsLast(vectors["input"]);
+            using var features = model.ForwardFeatures(x);
+            TestSupport.MaxAbsDiff(features, vectors["features"]).Should().BeLessThan(Tolerance);
+            using var logits = model.call(x);
+            TestSupport.MaxAbsDiff(logits, vectors["logits"]).Should().BeLessThan(Tolerance);
+        }
+    }
+
     public class Configuration
     {
         [Fact]
