@@ -1,6 +1,7 @@
 using System.Text.Json;
 using MobileNeXt.Architecture;
 using MobileNeXt.Interop;
+using MobileNeXt.Layers;
 using MobileNeXt.Models;
 using MobileNeXt.Profiling;
 using TorchSharp;
@@ -126,6 +127,30 @@ public class MobileNeXtSeNetTests
             using var expected = model.call(vectors["input"]);
             using var actual = fused.call(vectors["input"]);
             TestSupport.MaxAbsDiff(actual, expected).Should().BeLessThan(1e-5f);
+        }
+    }
+
+    public class DropConnect
+    {
+        [Fact]
+        public void Should_drop_whole_residual_branches_per_sample_in_training_only()
+        {
+            // a residual block (in = out, t = 6) dropping its branch with probability 1/2
+            using var block = new SeSandglassBlock(new SeBlockSpec(192, 192, 6, 1, 5, 1, DropConnect: 0.5));
+            using var _ = no_grad();
+            using var x = randn(64, 192, 8, 8, generator: new Generator(3));
+            block.eval();
+            using var kept = block.call(x);
+            using var again = block.call(x);
+            TestSupport.MaxAbsDiff(again, kept).Should().Be(0f, "eval mode draws no mask");
+            block.train();
+            using var trained = block.call(x);
+            using var trainedBranch = trained - x;
+            // a dropped sample's output is its input exactly; the others keep a (batch-normalised) branch
+            using var perSample = trainedBranch.abs().amax([1, 2, 3]);
+            using var dropped = perSample.eq(0);
+            long droppedCount = dropped.sum().item<long>();
+            droppedCount.Should().BeInRange(16, 48, "each of 64 samples drops its branch with probability 1/2");
         }
     }
 

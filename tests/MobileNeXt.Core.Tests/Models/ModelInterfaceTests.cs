@@ -35,6 +35,7 @@ public class ModelInterfaceTests
     [Theory]
     [InlineData("mobilenext_100", 192, 576, 1280)] // Sec. 4.5: SSDLite at the last pw of stride 16 (576) and the end
     [InlineData("mobilenetv2_100", 32, 576, 1280)] // MobileNetV2 paper: expansion of layer 15 at stride 16
+    [InlineData("mobilenext_se_100", 192, 384, 1280)] // the last block of each output stride
     public void Should_expose_feature_taps_at_strides_8_16_32(string name, int c8, int c16, int c32)
     {
         using var model = ModelRegistry.Create(name);
