@@ -115,11 +115,13 @@ public class MobileNeXtSeNetTests
 
     public class Fusion
     {
-        [Fact]
-        public void Should_fold_every_batchnorm_and_keep_squeeze_excite()
+        [Theory]
+        [InlineData("mobilenext_se_100")]
+        [InlineData("mobilenext_se_110")]
+        public void Should_fold_every_batchnorm_and_keep_squeeze_excite(string name)
         {
-            var vectors = Vectors["mobilenext_se_100"].Value;
-            using var model = LoadReference("mobilenext_se_100");
+            var vectors = Vectors[name].Value;
+            using var model = LoadReference(name);
             using var fused = model.Fuse();
             fused.modules().OfType<TorchSharp.Modules.BatchNorm>().Should().BeEmpty();
             fused.state_dict().Keys.Should().Contain(["_blocks.3._se_reduce.bias", "_conv_stem.bias", "_fc.weight"]);
@@ -161,6 +163,13 @@ public class MobileNeXtSeNetTests
         {
             var act = () => new MobileNeXtSeNet(new MobileNeXtSeOptions { PointwiseGroups = 3 });
             act.Should().Throw<ArgumentOutOfRangeException>().WithMessage("PointwiseGroups must be 1 or 2*");
+        }
+
+        [Fact]
+        public void Should_reject_drop_connect_for_networks_without_it()
+        {
+            var act = () => ModelRegistry.Create("mobilenext_100", new ModelCreateOptions { DropConnectRate = 0.2 });
+            act.Should().Throw<ArgumentOutOfRangeException>().WithMessage("Only MobileNeXt† (mobilenext_se_*) has drop-connect*");
         }
 
         [Fact]
