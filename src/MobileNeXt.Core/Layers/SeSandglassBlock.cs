@@ -106,6 +106,12 @@ public sealed class SeSandglassBlock : nn.Module<Tensor, Tensor>
     /// <summary>The block's layers in order (conv, BN and swish modules), as the released code names them.</summary>
     public Sequential Layers => features;
 
+    /// <summary>Index in <see cref="Layers"/> of the stride-2 conv (-1: none) and the padding put in front of it (left, right, top, bottom).</summary>
+    internal (int Index, long[] Padding) Strided => (stridedIndex, stridedPadding);
+
+    /// <summary>The squeeze-excite convs: reduce (swish after), expand (sigmoid after).</summary>
+    internal (Conv2d Reduce, Conv2d Expand) SqueezeExcite => (_se_reduce, _se_expand);
+
     /// <inheritdoc />
     public override Tensor forward(Tensor x)
     {
@@ -134,6 +140,19 @@ public sealed class SeSandglassBlock : nn.Module<Tensor, Tensor>
         }
         return y.MoveToOuterDisposeScope();
     }
+}
+
+/// <summary>Fixed zero padding (left, right, top, bottom), as a module: MobileNeXt†'s stem pads (0, 1, 0, 1) before its stride-2 conv.</summary>
+public sealed class StaticZeroPad : nn.Module<Tensor, Tensor>
+{
+    /// <summary>Pads by <paramref name="padding"/> = (left, right, top, bottom).</summary>
+    public StaticZeroPad(long[] padding) : base(nameof(StaticZeroPad)) => Padding = padding;
+
+    /// <summary>(left, right, top, bottom).</summary>
+    public IReadOnlyList<long> Padding { get; }
+
+    /// <inheritdoc />
+    public override Tensor forward(Tensor x) => F.pad(x, [.. Padding]);
 }
 
 /// <summary>MobileNeXt†'s conv, norm and activation layers (followon-models.md §A).</summary>

@@ -110,6 +110,15 @@ public abstract class ImageClassifier : nn.Module<Tensor, Tensor>
         foreach (var (name, child) in head.named_children()) register_module(name, child);
     }
 
+    /// <summary>Global average pooling of the head.</summary>
+    internal AdaptiveAvgPool2d Pool => avgpool;
+
+    /// <summary>Dropout and linear (or identity) of the head.</summary>
+    internal Sequential Classifier => classifier;
+
+    /// <summary>Whether the backbone's and head's children are registered on the model itself (<see cref="BuildFlat"/>).</summary>
+    internal bool IsFlat => linearKey is not null;
+
     /// <summary>The backbone, as the PyTorch code's <c>features</c> Sequential.</summary>
     public Sequential Features => features;
 

@@ -30,7 +30,7 @@ public sealed class MobileNeXtSeNet : ImageClassifier
         blocks = specs.Select(s => new SeSandglassBlock(s, fused)).ToList();
         LocateTaps(specs);
         var backbone = nn.Sequential(
-            ("_stem_pad", StemPad()), // TF-"same" for the stride-2 stem: (0, 1)
+            ("_stem_pad", new StaticZeroPad(SeLayers.StridedPadding(3))), // TF-"same" for the stride-2 stem: (0, 1)
             ("_conv_stem", SeLayers.Conv(options.InChannels, SeStageTables.StemChannels, 3, stride: 2, fused: fused)), // stem 3×3 s2
             ("_bn0", SeLayers.Norm(SeStageTables.StemChannels, fused)),
             ("_stem_act", SeLayers.Act()),
@@ -39,12 +39,6 @@ public sealed class MobileNeXtSeNet : ImageClassifier
         // The released model builds a BatchNorm over the 1280 features that its forward never runs (§A, "Head");
         // it is kept so that the state_dict matches.
         register_module("_bn1", SeLayers.Norm(SeStageTables.FeatureChannels, fused));
-    }
-
-    private static ZeroPad2d StemPad()
-    {
-        var p = SeLayers.StridedPadding(3);
-        return nn.ZeroPad2d((p[0], p[1], p[2], p[3]));
     }
 
     /// <summary>The options the network was built with.</summary>
