@@ -156,6 +156,28 @@ public class MobileNeXtSeNetTests
         }
     }
 
+    public class Training
+    {
+        [Theory]
+        [InlineData(false)]
+        [InlineData(true)]
+        public void Should_backpropagate_to_every_parameter_but_the_unused_bn1(bool channelsLast)
+        {
+            using var model = ModelRegistry.Create("mobilenext_se_110", new ModelCreateOptions { NumClasses = 10 });
+            model.train();
+            using var batch = randn(4, 3, 64, 64, generator: new Generator(9));
+            using var x = channelsLast ? MemoryLayout.ToChannelsLast(batch) : batch.alias();
+            using var logits = model.call(x);
+            using var loss = logits.square().mean();
+            loss.backward();
+            foreach (var (name, p) in model.named_parameters())
+            {
+                if (name.StartsWith("_bn1.", StringComparison.Ordinal)) p.grad.Should().BeNull(name);
+                else p.grad.Should().NotBeNull(name);
+            }
+        }
+    }
+
     public class Configuration
     {
         [Fact]
