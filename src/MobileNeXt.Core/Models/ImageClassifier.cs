@@ -8,7 +8,8 @@ namespace MobileNeXt.Models;
 /// <summary>
 /// What every network of this library answers (the interface of timm's models): features, head, classifier
 /// reset, feature taps. <c>call(x)</c> gives logits for an N×C×H×W batch. Subclasses build a <c>features</c>
-/// Sequential; the head (global average pooling, dropout, linear as <c>classifier.1</c>) is common.
+/// Sequential; the head (global average pooling, dropout, linear as <c>classifier.1</c>) is common. A network whose
+/// released keys carry no such prefix (MobileNeXt†) registers the same parts under their own names (<c>BuildFlat</c>).
 /// </summary>
 public abstract class ImageClassifier : nn.Module<Tensor, Tensor>
 {

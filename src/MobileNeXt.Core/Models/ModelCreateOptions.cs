@@ -3,7 +3,10 @@ namespace MobileNeXt.Models;
 /// <summary>What may change when creating a registry model; everything else is fixed by its name.</summary>
 public sealed record ModelCreateOptions
 {
-    /// <summary>Width multiplier overriding the one the name carries (any positive value); null keeps the name's.</summary>
+    /// <summary>
+    /// Width multiplier overriding the one the name carries (any positive value); null keeps the name's. MobileNeXt†
+    /// is defined at 1.0 only.
+    /// </summary>
     public double? Width { get; init; }
 
     /// <summary>Number of classes. Default 1000; 0 builds no classifier.</summary>
