@@ -57,7 +57,8 @@ public class MemoryLayoutTests
         [MemberData(nameof(Models))]
         public void Should_give_logits_as_close_to_float64_as_the_default_layout(string name)
         {
-            var options = new ModelCreateOptions { NumClasses = 100, DropRate = 0 };
+            // no dropout or drop-connect: the two networks would draw different masks
+            var options = new ModelCreateOptions { NumClasses = 100, DropRate = 0, DropConnectRate = ModelRegistry.GetCard(name).Family == "MobileNeXt†" ? 0 : null };
             manual_seed(5);
             using var model = ModelRegistry.Create(name, options);
             using var reference = ModelRegistry.Create(name, options);

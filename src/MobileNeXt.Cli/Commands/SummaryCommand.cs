@@ -26,24 +26,30 @@ internal static class SummaryCommand
 
             var table = NewTable(options.Describe(result)).Columns(
                 "module", "layer", ">in>out", ">hidden", ">stride", "shortcut", ">output", ">params", ">MACs (M)");
-            for (int i = 0; modules.ContainsKey($"features.{i}"); i++)
+            // MobileNeXt† keeps the released flat names: stem _conv_stem, blocks _blocks.{i}, classifier _fc.
+            bool flat = modules.ContainsKey("_blocks.0");
+            var rows = flat
+                ? Enumerable.Range(0, int.MaxValue).Select(i => $"_blocks.{i}").TakeWhile(modules.ContainsKey).Prepend("_conv_stem")
+                : Enumerable.Range(0, int.MaxValue).Select(i => $"features.{i}").TakeWhile(modules.ContainsKey);
+            foreach (var (name, i) in rows.Select((n, i) => (n, i)))
             {
-                string name = $"features.{i}";
                 var p = report[name];
                 string inOut = $"{p.InputShape[1]}>{p.OutputShape[1]}";
                 string stride = Stride(p).ToString(CultureInfo.InvariantCulture);
                 (string layer, string hidden, string shortcut) = modules[name] switch
                 {
                     SandglassBlock b => ("sandglass", Hidden(b.Spec.HiddenChannels), b.Spec.HasShortcut ? $"+id {b.ShortcutChannels}/{b.Spec.OutChannels}ch" : None),
+                    SeSandglassBlock s => ("sandglass + SE", Hidden(s.Spec.HiddenChannels), s.Spec.HasResidual ? $"+id {s.Spec.OutChannels}/{s.Spec.OutChannels}ch" : None),
                     InvertedResidual r => ("inverted residual", Hidden(r.HiddenChannels), p.InputShape.SequenceEqual(p.OutputShape) ? $"+id {r.OutChannels}/{r.OutChannels}ch" : None),
                     _ when i == 0 => ("stem conv 3×3", None, None),
                     _ => ("conv 1×1", None, None),
                 };
                 if (modules[name] is SandglassBlock sb) stride = sb.Spec.Stride.ToString(CultureInfo.InvariantCulture);
+                if (modules[name] is SeSandglassBlock se) stride = se.Spec.Stride.ToString(CultureInfo.InvariantCulture);
                 table.Row(name, layer, inOut, hidden, stride, shortcut, Shape(p.OutputShape), Count(p.Params), Millions(p.Macs, "0.00"));
             }
 
-            var head = report["classifier"];
+            var head = report[flat ? "_fc" : "classifier"];
             table.Row("avgpool+classifier", model.NumClasses > 0 ? "pool, dropout, linear" : "pool (no classifier)",
                 $"{model.NumFeatures}>{head.OutputShape[^1]}", None, None, None, Shape(head.OutputShape), Count(head.Params), Millions(head.Macs, "0.00"));
             table.ShowFooters = true;

@@ -95,10 +95,11 @@ public static class OnnxExporter
         g.Graph.Input.Add(FloatValue(InputName, BatchDimension, model.InChannels, height, width));
 
         // ImageClassifier.forward: features → avgpool → flatten(1) → classifier (Dropout, Linear or Identity).
-        var x = Emit(g, Child(model, "features"), InputName, "features");
-        x = Emit(g, Child(model, "avgpool"), x, "avgpool");
+        // A flat layout (MobileNeXt†) names its layers without the features./classifier. prefix.
+        var x = Emit(g, model.Features, InputName, model.IsFlat ? "" : "features");
+        x = Emit(g, model.Pool, x, "avgpool");
         x = g.Node("Flatten", "flatten", [x], Int("axis", 1));
-        x = Emit(g, Child(model, "classifier"), x, "classifier");
+        x = Emit(g, model.Classifier, x, model.IsFlat ? "" : "classifier");
 
         var last = g.Graph.Node[^1]; // the head always ends in a node (Flatten at least), whose output is x
         if (last.Output[0] != x) throw new InvalidOperationException($"ONNX export: the graph's result '{x}' is not its last node's output.");
@@ -123,7 +124,7 @@ public static class OnnxExporter
         switch (module)
         {
             case Sequential sequential:
-                foreach (var (name, child) in sequential.named_children()) x = Emit(g, child, x, $"{path}.{name}");
+                foreach (var (name, child) in sequential.named_children()) x = Emit(g, child, x, path.Length == 0 ? name : $"{path}.{name}");
                 return x;
             case Conv2d conv:
                 return Conv(g, conv, x, path);
@@ -132,6 +133,12 @@ public static class OnnxExporter
                 return x;
             case ReLU6:
                 return g.Node("Clip", path, [x, g.Scalar(0), g.Scalar(6)]);
+            case SiLU:
+                return Swish(g, x, path);
+            case StaticZeroPad pad:
+                return Pad(g, x, pad.Padding, path);
+            case SeSandglassBlock block:
+                return SqueezeExciteBlock(g, block, x, path);
             case SandglassBlock block:
                 return IdentityShortcut(g, x, Emit(g, block.Layers, x, path + ".conv"), block.ShortcutChannels, block.Spec.OutChannels, path);
             case InvertedResidual block:
@@ -148,8 +155,36 @@ public static class OnnxExporter
             default:
                 throw new NotSupportedException(
                     $"ONNX export does not support the module '{path}' of type {module.GetType().Name}. " +
-                    "Supported: Conv2d, Identity, ReLU6, Sequential, SandglassBlock, InvertedResidual, AdaptiveAvgPool2d(1), Dropout, Linear (BatchNorm is folded first).");
+                    "Supported: Conv2d, Identity, ReLU6, SiLU, StaticZeroPad, Sequential, SandglassBlock, SeSandglassBlock, InvertedResidual, AdaptiveAvgPool2d(1), Dropout, Linear (BatchNorm is folded first).");
         }
+    }
+
+    /// <summary>x · sigmoid(x).</summary>
+    private static string Swish(OnnxGraphBuilder g, string x, string path) =>
+        g.Node("Mul", path + ".mul", [x, g.Node("Sigmoid", path + ".sigmoid", [x])]);
+
+    /// <summary>Zero padding (left, right, top, bottom) of an N×C×H×W value; ONNX lists all begins, then all ends.</summary>
+    private static string Pad(OnnxGraphBuilder g, string x, IReadOnlyList<long> padding, string path) =>
+        g.Node("Pad", path, [x, g.Int64s(0, 0, padding[2], padding[0], 0, 0, padding[3], padding[1])]);
+
+    /// <summary>
+    /// MobileNeXt†'s block: its layers with the stride-2 conv's padding in front, squeeze-excite (GlobalAveragePool →
+    /// conv → swish → conv → sigmoid → multiply) and the residual add.
+    /// </summary>
+    private static string SqueezeExciteBlock(OnnxGraphBuilder g, SeSandglassBlock block, string x, string path)
+    {
+        var y = x;
+        for (int i = 0; i < block.Layers.Count; i++)
+        {
+            if (i == block.Strided.Index) y = Pad(g, y, block.Strided.Padding, $"{path}.features.{i}.pad");
+            y = Emit(g, (nn.Module)block.Layers[i], y, $"{path}.features.{i}");
+        }
+        var (reduce, expand) = block.SqueezeExcite;
+        var gate = g.Node("GlobalAveragePool", path + ".se.pool", [y]);
+        gate = Swish(g, Conv(g, reduce, gate, path + "._se_reduce"), path + ".se.swish");
+        gate = g.Node("Sigmoid", path + ".se.sigmoid", [Conv(g, expand, gate, path + "._se_expand")]);
+        y = g.Node("Mul", path + ".se.mul", [y, gate]);
+        return block.Spec.HasResidual ? g.Node("Add", path + ".add", [y, x]) : y;
     }
 
     private static string Conv(OnnxGraphBuilder g, Conv2d conv, string x, string path)
@@ -181,8 +216,4 @@ public static class OnnxExporter
         var tail = g.Node("Slice", path + ".shortcut.tail", [y, split, end, axes]);
         return g.Node("Concat", path + ".shortcut.concat", [sum, tail], Int("axis", 1));
     }
-
-    private static nn.Module Child(nn.Module parent, string name) =>
-        parent.named_children().FirstOrDefault(c => c.name == name).module
-        ?? throw new NotSupportedException($"ONNX export expects {parent.GetType().Name} to have a child module '{name}'.");
 }

@@ -11,7 +11,8 @@ internal static class BatchNormFolding
     /// <summary>
     /// <paramref name="fused"/> has the same module tree as <paramref name="source"/> except that every BatchNorm is an
     /// Identity and every conv has a bias, so modules pair up by name. A conv followed by a BatchNorm in the same
-    /// Sequential receives <c>fuse_conv_bn_weights</c> of the two; every other parameter is copied as it is.
+    /// parent receives <c>fuse_conv_bn_weights</c> of the two; every other parameter is copied as it is, including a
+    /// conv that already has a bias and no BatchNorm after it (MobileNeXt†'s squeeze-excite convs).
     /// </summary>
     public static void FoldInto(nn.Module source, nn.Module fused)
     {
@@ -23,8 +24,12 @@ internal static class BatchNormFolding
             var twin = target[name];
             switch (module)
             {
+                case Conv2d conv when conv.bias is not null && NextSibling(source, modules, name) is not BatchNorm:
+                    ((Conv2d)twin).weight!.copy_(conv.weight!);
+                    ((Conv2d)twin).bias!.copy_(conv.bias);
+                    break;
                 case Conv2d conv:
-                    var norm = NextSibling(modules, name) as BatchNorm
+                    var norm = NextSibling(source, modules, name) as BatchNorm
                         ?? throw new InvalidOperationException($"{name}: a conv without a following BatchNorm cannot be fused.");
                     var (weight, bias) = nn.utils.fuse_conv_bn_weights(conv.weight!, conv.bias, norm.running_mean!, norm.running_var!, norm.eps, norm.weight!, norm.bias!, transpose: false);
                     var fusedConv = (Conv2d)twin;
@@ -42,11 +47,18 @@ internal static class BatchNormFolding
         }
     }
 
-    /// <summary>The module after <paramref name="name"/> in its parent Sequential (names end in the child index).</summary>
-    private static nn.Module? NextSibling(Dictionary<string, nn.Module> modules, string name)
+    /// <summary>
+    /// The module registered after <paramref name="name"/> in the same parent: the next index of a Sequential, or the
+    /// next named child (MobileNeXt†'s <c>_conv_stem</c> → <c>_bn0</c>).
+    /// </summary>
+    private static nn.Module? NextSibling(nn.Module root, Dictionary<string, nn.Module> modules, string name)
     {
         int dot = name.LastIndexOf('.');
-        if (dot < 0 || !int.TryParse(name[(dot + 1)..], out int index)) return null;
-        return modules.GetValueOrDefault($"{name[..dot]}.{index + 1}");
+        var parent = dot < 0 ? root : modules.GetValueOrDefault(name[..dot]);
+        if (parent is null) return null;
+        string own = name[(dot + 1)..];
+        var siblings = parent.named_children().ToList();
+        int index = siblings.FindIndex(c => c.name == own);
+        return index >= 0 && index + 1 < siblings.Count ? siblings[index + 1].module : null;
     }
 }

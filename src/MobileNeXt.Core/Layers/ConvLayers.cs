@@ -58,20 +58,41 @@ internal static class ConvLayers
         }
     }
 
+    /// <summary>
+    /// <see cref="Run(nn.Module{Tensor, Tensor}, Tensor)"/> for a tensor whose layout cannot tell, such as a pooled
+    /// N×C×1×1 squeeze-excite input (both layouts' strides fit it): <paramref name="layoutOf"/>, the batch it came from,
+    /// decides, so an NCHW batch takes the plain path with its hooks (the profiler counts the SE convs there).
+    /// </summary>
+    public static Tensor Run(nn.Module<Tensor, Tensor> module, Tensor x, Tensor layoutOf) =>
+        MemoryLayout.IsChannelsLast(layoutOf) ? Run(module, x) : module.call(x);
+
     private static bool IsPointwise(Conv2d conv)
     {
         var w = conv.weight!;
-        return w.shape[2] == 1 && w.shape[3] == 1 && conv.groups == 1
+        return w.shape[2] == 1 && w.shape[3] == 1
             && conv.stride.All(s => s == 1) && conv.dilation.All(d => d == 1) && conv.padding is { } p && p.All(v => v == 0);
     }
 
-    /// <summary>A 1×1, stride-1 conv of a channels-last batch as (N·H·W × C_in) · Wᵀ; the result is channels-last too.</summary>
+    /// <summary>
+    /// A 1×1, stride-1 conv of a channels-last batch as (N·H·W × C_in) · Wᵀ, per group for a grouped conv (MobileNeXt†
+    /// 1.1's groups of 2, which oneDNN's 1×1 kernel gets wrong too); the result is channels-last too.
+    /// </summary>
     private static Tensor PointwiseAsMatmul(Conv2d conv, Tensor x)
     {
         using var rows = x.permute(0, 2, 3, 1);                 // N×H×W×C_in, contiguous: no copy
-        using var weight = conv.weight!.flatten(1);              // C_out×C_in view of the C_out×C_in×1×1 parameter
-        using var y = nn.functional.linear(rows, weight, conv.bias);
-        return y.permute(0, 3, 1, 2);
+        using var weight = conv.weight!.flatten(1);              // C_out×C_in/g view of the C_out×C_in/g×1×1 parameter
+        if (conv.groups == 1)
+        {
+            using var y = nn.functional.linear(rows, weight, conv.bias);
+            return y.permute(0, 3, 1, 2);
+        }
+        long g = conv.groups, n = rows.shape[0], h = rows.shape[1], w = rows.shape[2];
+        using var grouped = rows.reshape(n, h, w, g, rows.shape[3] / g);       // group-major channels, as conv2d splits them
+        using var weights = weight.reshape(g, weight.shape[0] / g, weight.shape[1]);
+        using var product = einsum("nhwgi,goi->nhwgo", grouped, weights);
+        using var flat = product.reshape(n, h, w, weight.shape[0]);
+        using var biased = conv.bias is null ? flat.alias() : flat.add(conv.bias);
+        return biased.permute(0, 3, 1, 2);
     }
 
     /// <summary>

@@ -8,7 +8,8 @@ namespace MobileNeXt.Models;
 /// <summary>
 /// What every network of this library answers (the interface of timm's models): features, head, classifier
 /// reset, feature taps. <c>call(x)</c> gives logits for an N×C×H×W batch. Subclasses build a <c>features</c>
-/// Sequential; the head (global average pooling, dropout, linear as <c>classifier.1</c>) is common.
+/// Sequential; the head (global average pooling, dropout, linear as <c>classifier.1</c>) is common. A network whose
+/// released keys carry no such prefix (MobileNeXt†) registers the same parts under their own names (<c>BuildFlat</c>).
 /// </summary>
 public abstract class ImageClassifier : nn.Module<Tensor, Tensor>
 {
@@ -21,6 +22,7 @@ public abstract class ImageClassifier : nn.Module<Tensor, Tensor>
     private Sequential classifier = null!;
     private double dropRate;
     private IReadOnlyList<(int Index, bool Expanded)> tapPoints = [];
+    private string? linearKey; // set by a flat layout: the classifier's key (MobileNeXt†: "_fc")
 
     /// <summary>Creates the module with its registered name.</summary>
     /// <param name="name">The module's name.</param>
@@ -76,6 +78,48 @@ public abstract class ImageClassifier : nn.Module<Tensor, Tensor>
         ConvLayers.InitializeWeights(this);
     }
 
+    /// <summary>
+    /// Like <see cref="Build(Sequential, int, int, double, IReadOnlyList{ValueTuple{int, bool}})"/> for a network whose
+    /// released keys have no <c>features.</c>/<c>classifier.</c> prefix (MobileNeXt†'s <c>_conv_stem</c>, <c>_blocks</c>,
+    /// <c>_fc</c>): the named children of <paramref name="backbone"/> are registered on the model itself, and the
+    /// classifier as <paramref name="classifierKey"/>. The weights keep PyTorch's default initialisation, as the
+    /// released code does.
+    /// </summary>
+    protected void BuildFlat(Sequential backbone, int numFeatures, int numClasses, double dropRate, string classifierKey)
+    {
+        features = backbone;
+        avgpool = nn.AdaptiveAvgPool2d(1);
+        NumFeatures = numFeatures;
+        this.dropRate = dropRate;
+        linearKey = classifierKey;
+        classifier = Head(numClasses);
+        RegisterComponents();
+        _internal_submodules.Remove(nameof(features));
+        _internal_submodules.Remove(nameof(classifier));
+        foreach (var (name, child) in backbone.named_children()) register_module(name, child);
+        RegisterHead(classifier);
+    }
+
+    // A flat layout registers the head's children (dropout, linear) under their own names.
+    private void RegisterHead(Sequential head)
+    {
+        if (linearKey is null)
+        {
+            register_module(nameof(classifier), head);
+            return;
+        }
+        foreach (var (name, child) in head.named_children()) register_module(name, child);
+    }
+
+    /// <summary>Global average pooling of the head.</summary>
+    internal AdaptiveAvgPool2d Pool => avgpool;
+
+    /// <summary>Dropout and linear (or identity) of the head.</summary>
+    internal Sequential Classifier => classifier;
+
+    /// <summary>Whether the backbone's and head's children are registered on the model itself (<see cref="BuildFlat"/>).</summary>
+    internal bool IsFlat => linearKey is not null;
+
     /// <summary>The backbone, as the PyTorch code's <c>features</c> Sequential.</summary>
     public Sequential Features => features;
 
@@ -107,7 +151,7 @@ public abstract class ImageClassifier : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>The maps of <see cref="FeatureTaps"/> for one batch, in the same order.</summary>
-    public IReadOnlyList<Tensor> ForwardFeatureTaps(Tensor x)
+    public virtual IReadOnlyList<Tensor> ForwardFeatureTaps(Tensor x)
     {
         ValidateInput(x);
         using var scope = NewDisposeScope();
@@ -136,8 +180,10 @@ public abstract class ImageClassifier : nn.Module<Tensor, Tensor>
         ConvLayers.InitializeWeights(head);
         var old = classifier;
         classifier = head;
-        _internal_submodules.Remove(nameof(classifier)); // register_module refuses a name that is taken
-        register_module(nameof(classifier), head);
+        // register_module refuses a name that is taken
+        if (linearKey is null) _internal_submodules.Remove(nameof(classifier));
+        else foreach (var (name, _) in old.named_children()) _internal_submodules.Remove(name);
+        RegisterHead(head);
         old.Dispose();
     }
 
@@ -153,7 +199,10 @@ public abstract class ImageClassifier : nn.Module<Tensor, Tensor>
     private Sequential Head(int numClasses)
     {
         if (numClasses < 0) throw new ArgumentOutOfRangeException(nameof(numClasses), numClasses, "numClasses must be 0 (no classifier) or positive.");
-        return nn.Sequential(nn.Dropout(dropRate), numClasses > 0 ? nn.Linear(NumFeatures, numClasses) : nn.Identity());
+        nn.Module<Tensor, Tensor> linear = numClasses > 0 ? nn.Linear(NumFeatures, numClasses) : nn.Identity();
+        return linearKey is null
+            ? nn.Sequential(nn.Dropout(dropRate), linear)
+            : nn.Sequential(("_dropout", nn.Dropout(dropRate)), (linearKey, linear));
     }
 
     /// <summary>

@@ -34,7 +34,7 @@ public sealed class ModelCard
     /// <summary>Registry name, e.g. <c>mobilenext_100</c>.</summary>
     public string Name { get; }
 
-    /// <summary><c>MobileNeXt</c>, <c>MobileNeXt (uniform)</c> or <c>MobileNetV2</c>.</summary>
+    /// <summary><c>MobileNeXt</c>, <c>MobileNeXt (uniform)</c>, <c>MobileNetV2</c> or <c>MobileNeXt†</c>.</summary>
     public string Family { get; }
 
     /// <summary>Width multiplier.</summary>

@@ -6,14 +6,15 @@ namespace MobileNeXt.Models;
 /// <summary>
 /// Every named model of the library (timm's naming: width ×100 in the name): <c>mobilenext_035 … mobilenext_140</c>
 /// (the released network), <c>mobilenext_uniform_035 … _140</c> (the paper's Table 1 block everywhere) and
-/// <c>mobilenetv2_035 … _140</c> (torchvision's MobileNetV2, the paper's baseline).
+/// <c>mobilenetv2_035 … _140</c> (torchvision's MobileNetV2, the paper's baseline) and <c>mobilenext_se_100</c>,
+/// <c>mobilenext_se_110</c> (MobileNeXt† 1.0 and 1.1 of Table 6, with squeeze-excite).
 /// </summary>
 public static class ModelRegistry
 {
     /// <summary>The widths of the paper's Table 3.</summary>
     public static IReadOnlyList<double> PaperWidths { get; } = [0.35, 0.5, 0.75, 1.0, 1.4];
 
-    private const string Table3 = "Zhou et al. 2020, Table 3";
+    internal const string Table3 = "Zhou et al. 2020, Table 3";
 
     // Table 3 of the paper, rows 6–10 (MobileNeXt) and 1–5 (MobileNetV2): params (M), MAdds (M), top-1 (%).
     private static readonly Dictionary<double, PaperResult> PaperMobileNeXt = new()
@@ -91,22 +92,59 @@ public static class ModelRegistry
             {
                 if (o.IdentityMultiplier != 1.0)
                     throw new ArgumentOutOfRangeException(nameof(o.IdentityMultiplier), o.IdentityMultiplier, "MobileNetV2 has no identity tensor multiplier; leave it at 1.");
+                RejectDropConnect(o);
                 return new MobileNetV2(new MobileNetV2Options { Width = o.Width ?? w, NumClasses = o.NumClasses, DropRate = o.DropRate, InChannels = o.InChannels });
             };
             entries.Add((new ModelCard($"mobilenetv2_{WidthSuffix(w)}", "MobileNetV2", w,
                 $"MobileNetV2-{w:0.00} in torchvision's layout, the paper's baseline",
                 PaperMobileNetV2[w], "Sandler et al., CVPR 2018; torchvision.models.mobilenet_v2", () => v2(new ModelCreateOptions())), v2));
         }
+        const string table6 = "Zhou et al. 2020, Table 6";
+        foreach (var (suffix, depth, groups, paper) in new[]
+        {
+            // followon-models.md §A: 1.0† is the released mnext-b0, 1.1† is mnext-b1 (depth ×1.1, 1×1 convs in groups of 2)
+            ("100", 1.0, 1, new PaperResult(3.94, 330, 76.05, table6 + ", MobileNeXt† 1.0")),
+            ("110", 1.1, 2, new PaperResult(4.28, 420, 76.7, table6 + ", MobileNeXt† 1.1")),
+        })
+        {
+            Func<ModelCreateOptions, ImageClassifier> se = o =>
+            {
+                if (o.Width is { } width && width != 1.0)
+                    throw new ArgumentOutOfRangeException(nameof(o.Width), width, "MobileNeXt† is defined at width 1.0 only; leave Width unset.");
+                if (o.IdentityMultiplier != 1.0)
+                    throw new ArgumentOutOfRangeException(nameof(o.IdentityMultiplier), o.IdentityMultiplier, "MobileNeXt† has no identity tensor multiplier; leave it at 1.");
+                return new MobileNeXtSeNet(new MobileNeXtSeOptions
+                {
+                    Depth = depth, PointwiseGroups = groups, NumClasses = o.NumClasses, DropRate = o.DropRate, InChannels = o.InChannels,
+                    DropConnectRate = o.DropConnectRate ?? SeStageTables.DropConnectRate,
+                });
+            };
+            entries.Add((new ModelCard($"mobilenext_se_{suffix}", "MobileNeXt†", 1.0,
+                $"MobileNeXt† {depth:0.0} (squeeze-excite, swish, 5×5 stages; the released efficient_mnext mnext-b{(depth == 1.0 ? 0 : 1)}, state_dict-compatible)",
+                paper, "Zhou et al., ECCV 2020, Table 6; the authors' efficient_mnext code (followon-models.md §A)",
+                () => se(new ModelCreateOptions())), se));
+        }
         return entries;
     }
 
-    private static MobileNeXtOptions MobileNeXt(double width, MobileNeXtVariant variant, ModelCreateOptions o) => new()
+    private static MobileNeXtOptions MobileNeXt(double width, MobileNeXtVariant variant, ModelCreateOptions o)
     {
-        Width = width,
-        Variant = variant,
-        NumClasses = o.NumClasses,
-        IdentityMultiplier = o.IdentityMultiplier,
-        DropRate = o.DropRate,
-        InChannels = o.InChannels,
-    };
+        RejectDropConnect(o);
+        return new()
+        {
+            Width = width,
+            Variant = variant,
+            NumClasses = o.NumClasses,
+            IdentityMultiplier = o.IdentityMultiplier,
+            DropRate = o.DropRate,
+            InChannels = o.InChannels,
+        };
+    }
+
+    // Only MobileNeXt† has drop-connect; asking another network for it is a mistake worth one sentence.
+    private static void RejectDropConnect(ModelCreateOptions o)
+    {
+        if (o.DropConnectRate is not (null or 0))
+            throw new ArgumentOutOfRangeException(nameof(o.DropConnectRate), o.DropConnectRate, "Only MobileNeXt† (mobilenext_se_*) has drop-connect; leave DropConnectRate unset.");
+    }
 }

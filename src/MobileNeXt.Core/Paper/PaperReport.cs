@@ -86,7 +86,8 @@ public static class PaperReport
     public static IReadOnlyList<Table3Row> Table3()
     {
         var rows = new List<Table3Row>();
-        foreach (var card in ModelRegistry.Models.Where(c => c.Paper is not null))
+        // Table 6 (MobileNeXt†) rows carry their own source
+        foreach (var card in ModelRegistry.Models.Where(c => c.Paper?.Source.StartsWith(ModelRegistry.Table3, StringComparison.Ordinal) == true))
         {
             var paper = card.Paper!;
             bool paramsOk = Math.Abs(card.Params / 1e6 - paper.ParamsMillions) <= ParamsToleranceMillions;

@@ -77,9 +77,11 @@ public static class ModelProfiler
             // architecture.md: Cout·Hout·Wout·(Cin/groups)·kh·kw
             Conv2d c => (outElements * (c.in_channels / c.groups) * c.kernel_size[0] * c.kernel_size[1], 0L),
             Linear l => (outElements * l.in_features, 0L),
-            BatchNorm or ReLU6 or ReLU or Hardswish => (0L, outElements),
+            BatchNorm or ReLU6 or ReLU or Hardswish or SiLU => (0L, outElements),
             AdaptiveAvgPool2d => (0L, input.Aggregate(1L, (a, b) => a * b)),
             SandglassBlock b => (0L, (long)b.ShortcutChannels * output[2] * output[3]),
+            // the SE scaling (one multiply per output element) and the residual add; the SE convs count themselves
+            SeSandglassBlock b => (0L, outElements * (b.Spec.HasResidual ? 2 : 1)),
             _ => (0L, 0L),
         };
         if (module is InvertedResidual ir && input.SequenceEqual(output)) elementwise = outElements;

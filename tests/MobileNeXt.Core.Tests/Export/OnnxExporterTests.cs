@@ -41,6 +41,8 @@ public class OnnxExporterTests(ITestOutputHelper output)
     [InlineData("mobilenetv2_050", 1.0)]
     [InlineData("mobilenext_uniform_035", 1.0 / 6)]
     [InlineData("mobilenext_035", 0.0)]
+    [InlineData("mobilenext_se_100", 1.0)]
+    [InlineData("mobilenext_se_110", 1.0)]
     public void Should_give_the_logits_of_every_family(string name, double alpha)
     {
         using var model = ModelRegistry.Create(name, new ModelCreateOptions { NumClasses = 10, IdentityMultiplier = alpha });

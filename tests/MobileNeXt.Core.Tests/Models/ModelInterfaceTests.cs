@@ -35,6 +35,7 @@ public class ModelInterfaceTests
     [Theory]
     [InlineData("mobilenext_100", 192, 576, 1280)] // Sec. 4.5: SSDLite at the last pw of stride 16 (576) and the end
     [InlineData("mobilenetv2_100", 32, 576, 1280)] // MobileNetV2 paper: expansion of layer 15 at stride 16
+    [InlineData("mobilenext_se_100", 192, 384, 1280)] // the last block of each output stride
     public void Should_expose_feature_taps_at_strides_8_16_32(string name, int c8, int c16, int c32)
     {
         using var model = ModelRegistry.Create(name);
@@ -99,11 +100,11 @@ public class ModelInterfaceTests
     }
 
     [Fact]
-    public void Should_list_fifteen_models_with_cards()
+    public void Should_list_seventeen_models_with_cards()
     {
         ModelRegistry.Names.Should().Contain(["mobilenext_035", "mobilenext_050", "mobilenext_075", "mobilenext_100", "mobilenext_140",
-            "mobilenext_uniform_100", "mobilenetv2_100"]);
-        ModelRegistry.Models.Should().HaveCount(15);
+            "mobilenext_uniform_100", "mobilenetv2_100", "mobilenext_se_100", "mobilenext_se_110"]);
+        ModelRegistry.Models.Should().HaveCount(17);
         var card = ModelRegistry.GetCard("mobilenext_100");
         card.Paper!.Top1.Should().Be(74.0); // Table 3, row 7
         card.Params.Should().Be(3_535_416);
