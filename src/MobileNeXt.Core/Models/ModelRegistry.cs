@@ -15,6 +15,7 @@ public static class ModelRegistry
     public static IReadOnlyList<double> PaperWidths { get; } = [0.35, 0.5, 0.75, 1.0, 1.4];
 
     internal const string Table3 = "Zhou et al. 2020, Table 3";
+    internal const string Table6 = "Zhou et al. 2020, Table 6";
 
     // Table 3 of the paper, rows 6–10 (MobileNeXt) and 1–5 (MobileNetV2): params (M), MAdds (M), top-1 (%).
     private static readonly Dictionary<double, PaperResult> PaperMobileNeXt = new()
@@ -99,12 +100,11 @@ public static class ModelRegistry
                 $"MobileNetV2-{w:0.00} in torchvision's layout, the paper's baseline",
                 PaperMobileNetV2[w], "Sandler et al., CVPR 2018; torchvision.models.mobilenet_v2", () => v2(new ModelCreateOptions())), v2));
         }
-        const string table6 = "Zhou et al. 2020, Table 6";
         foreach (var (suffix, depth, groups, paper) in new[]
         {
             // followon-models.md §A: 1.0† is the released mnext-b0, 1.1† is mnext-b1 (depth ×1.1, 1×1 convs in groups of 2)
-            ("100", 1.0, 1, new PaperResult(3.94, 330, 76.05, table6 + ", MobileNeXt† 1.0")),
-            ("110", 1.1, 2, new PaperResult(4.28, 420, 76.7, table6 + ", MobileNeXt† 1.1")),
+            ("100", 1.0, 1, new PaperResult(3.94, 330, 76.05, Table6 + ", MobileNeXt† 1.0")),
+            ("110", 1.1, 2, new PaperResult(4.28, 420, 76.7, Table6 + ", MobileNeXt† 1.1")),
         })
         {
             Func<ModelCreateOptions, ImageClassifier> se = o =>

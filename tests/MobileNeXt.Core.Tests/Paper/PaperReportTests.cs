@@ -51,4 +51,20 @@ public class PaperReportTests
         var note = PaperReport.Table3().Single(r => r.Model == "mobilenext_100").Note;
         note.Should().Contain("3.205 M params");
     }
+
+    [Fact]
+    public void Should_put_table_6_beside_the_released_mobilenext_dagger_counts()
+    {
+        // Table 6: 1.0† 3.94 M / 330 M, 1.1† 4.28 M / 420 M. followon-models.md §A: the released code builds 3,937,011 /
+        // 330.18 M (b0) and 4,287,498 / 415.06 M (b1), each with an unused 1280-channel BatchNorm (2 × 1280 parameters).
+        var rows = PaperReport.Table6();
+        rows.Select(r => r.Model).Should().Equal("mobilenext_se_100", "mobilenext_se_110");
+        var b0 = rows[0];
+        (b0.ParamsWithinTolerance && b0.MacsWithinTolerance).Should().BeTrue("3.937 M rounds to 3.94 and 330.2 M to 330");
+        b0.Note.Should().BeNull();
+        var b1 = rows[1];
+        b1.MacsWithinTolerance.Should().BeTrue("415.06 M lies within 5 M of 420");
+        b1.ParamsWithinTolerance.Should().BeFalse("4.2875 M does not round to 4.28");
+        b1.Note.Should().Contain("4,284,938", "4,287,498 − 2 × 1,280 without the unused _bn1, which does round to 4.28");
+    }
 }
