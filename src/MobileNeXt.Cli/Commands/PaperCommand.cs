@@ -27,38 +27,33 @@ internal static class PaperCommand
             notes2.Write();
             Line();
 
-            var notes3 = new Footnotes();
-            var t3 = NewTable("Table 3 — ImageNet classification at 224², 1000 classes").Columns(
-                "model", ">params (M)\npaper", ">\nours", ">\nΔ", ">MAdds (M)\npaper", ">MACs (M)\nours", ">\nΔ", ">top-1 (%)\npaper",
-                "params\nwithin tol.", "MAdds\nwithin tol.", "\nnote");
-            foreach (var r in table3)
-                t3.Row(r.Model,
-                    Millions(r.Paper.ParamsMillions, "0.0"), Millions(r.Params, "0.000"), Signed(r.ParamsDeltaMillions, "0.000"),
-                    Millions(r.Paper.MAddsMillions, "0"), Millions(r.Macs, "0.0"), Signed(r.MacsDeltaMillions, "0.0"),
-                    r.Paper.Top1.ToString("0.0", CultureInfo.InvariantCulture),
-                    r.ParamsWithinTolerance ? "yes" : "no", r.MacsWithinTolerance ? "yes" : "no", notes3.Reference(r.Note));
-            AnsiConsole.Write(t3);
-            Line($"Tolerances: params ±{Number(PaperReport.ParamsToleranceMillions)} M and MAdds ±{Number(PaperReport.MAddsToleranceMillions)} M " +
-                 "(half the last printed digit of Table 3). Top-1 is the paper's; this command trains nothing.");
-            notes3.Write();
+            PrintComparison("Table 3 — ImageNet classification at 224², 1000 classes", table3, "0.0", "0.0",
+                PaperReport.ParamsToleranceMillions, "Table 3). Top-1 is the paper's; this command trains nothing.");
             Line();
-
-            var notes6 = new Footnotes();
-            var t6 = NewTable("Table 6 — MobileNeXt† (squeeze-excite, swish) at 224²").Columns(
-                "model", ">params (M)\npaper", ">\nours", ">\nΔ", ">MAdds (M)\npaper", ">MACs (M)\nours", ">\nΔ", ">top-1 (%)\npaper",
-                "params\nwithin tol.", "MAdds\nwithin tol.", "\nnote");
-            foreach (var r in PaperReport.Table6())
-                t6.Row(r.Model,
-                    Millions(r.Paper.ParamsMillions, "0.00"), Millions(r.Params, "0.000"), Signed(r.ParamsDeltaMillions, "0.000"),
-                    Millions(r.Paper.MAddsMillions, "0"), Millions(r.Macs, "0.0"), Signed(r.MacsDeltaMillions, "0.0"),
-                    r.Paper.Top1.ToString("0.0#", CultureInfo.InvariantCulture),
-                    r.ParamsWithinTolerance ? "yes" : "no", r.MacsWithinTolerance ? "yes" : "no", notes6.Reference(r.Note));
-            AnsiConsole.Write(t6);
-            Line($"Tolerances: params ±{Number(PaperReport.Table6ParamsToleranceMillions)} M and MAdds ±{Number(PaperReport.MAddsToleranceMillions)} M " +
-                 "(half the last printed digit of Table 6).");
-            notes6.Write();
+            PrintComparison("Table 6 — MobileNeXt† (squeeze-excite, swish) at 224²", PaperReport.Table6(), "0.00", "0.0#",
+                PaperReport.Table6ParamsToleranceMillions, "Table 6).");
             return 0;
         });
         return command;
+    }
+
+    /// <summary>A table's rows — the paper's params, MAdds and top-1 beside ours, with the deviations' footnotes.</summary>
+    private static void PrintComparison(string title, IReadOnlyList<Table3Row> rows, string paperParamsFormat, string top1Format,
+        double paramsTolerance, string toleranceSource)
+    {
+        var notes = new Footnotes();
+        var table = NewTable(title).Columns(
+            "model", ">params (M)\npaper", ">\nours", ">\nΔ", ">MAdds (M)\npaper", ">MACs (M)\nours", ">\nΔ", ">top-1 (%)\npaper",
+            "params\nwithin tol.", "MAdds\nwithin tol.", "\nnote");
+        foreach (var r in rows)
+            table.Row(r.Model,
+                Millions(r.Paper.ParamsMillions, paperParamsFormat), Millions(r.Params, "0.000"), Signed(r.ParamsDeltaMillions, "0.000"),
+                Millions(r.Paper.MAddsMillions, "0"), Millions(r.Macs, "0.0"), Signed(r.MacsDeltaMillions, "0.0"),
+                r.Paper.Top1.ToString(top1Format, CultureInfo.InvariantCulture),
+                r.ParamsWithinTolerance ? "yes" : "no", r.MacsWithinTolerance ? "yes" : "no", notes.Reference(r.Note));
+        AnsiConsole.Write(table);
+        Line($"Tolerances: params ±{Number(paramsTolerance)} M and MAdds ±{Number(PaperReport.MAddsToleranceMillions)} M " +
+             "(half the last printed digit of " + toleranceSource);
+        notes.Write();
     }
 }
