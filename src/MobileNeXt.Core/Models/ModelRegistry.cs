@@ -15,6 +15,7 @@ public static class ModelRegistry
     public static IReadOnlyList<double> PaperWidths { get; } = [0.35, 0.5, 0.75, 1.0, 1.4];
 
     internal const string Table3 = "Zhou et al. 2020, Table 3";
+    internal const string Table5 = "Zhou et al. 2020, Table 5";
     internal const string Table6 = "Zhou et al. 2020, Table 6";
 
     // Table 3 of the paper, rows 6–10 (MobileNeXt) and 1–5 (MobileNetV2): params (M), MAdds (M), top-1 (%).
@@ -89,16 +90,20 @@ public static class ModelRegistry
         }
         foreach (double w in PaperWidths)
         {
-            Func<ModelCreateOptions, ImageClassifier> v2 = o =>
-            {
-                if (o.IdentityMultiplier != 1.0)
-                    throw new ArgumentOutOfRangeException(nameof(o.IdentityMultiplier), o.IdentityMultiplier, "MobileNetV2 has no identity tensor multiplier; leave it at 1.");
-                RejectDropConnect(o);
-                return new MobileNetV2(new MobileNetV2Options { Width = o.Width ?? w, NumClasses = o.NumClasses, DropRate = o.DropRate, InChannels = o.InChannels });
-            };
+            Func<ModelCreateOptions, ImageClassifier> v2 = o => new MobileNetV2(V2Options(o, w, extraDepthwise: false));
             entries.Add((new ModelCard($"mobilenetv2_{WidthSuffix(w)}", "MobileNetV2", w,
                 $"MobileNetV2-{w:0.00} in torchvision's layout, the paper's baseline",
                 PaperMobileNetV2[w], "Sandler et al., CVPR 2018; torchvision.models.mobilenet_v2", () => v2(new ModelCreateOptions())), v2));
+        }
+        {
+            // Sec. 4.3, Table 5: "MobileNetV2 with one more depthwise convolution inserted in the middle of each inverted
+            // residual block", read as a second stride-1 3×3 dw + BN + ReLU6 on the expanded tensor before the first
+            // (334.4 M MACs; placed after the strided one it would give 321.5 M; the paper prints 340 M).
+            Func<ModelCreateOptions, ImageClassifier> v2dw = o => new MobileNetV2(V2Options(o, 1.0, extraDepthwise: true));
+            entries.Add((new ModelCard("mobilenetv2_dw_100", "MobileNetV2 + dw", 1.0,
+                "MobileNetV2-1.00 with a second 3×3 depthwise conv before each block's depthwise conv (the paper's Table 5 comparison)",
+                new PaperResult(3.6, 340, 73.02, Table5 + ", MobileNetV2 (2 Dwise convs, middle)"),
+                "Zhou et al., ECCV 2020, Sec. 4.3 and Table 5", () => v2dw(new ModelCreateOptions())), v2dw));
         }
         foreach (var (suffix, depth, groups, paper) in new[]
         {
@@ -125,6 +130,17 @@ public static class ModelRegistry
                 () => se(new ModelCreateOptions())), se));
         }
         return entries;
+    }
+
+    private static MobileNetV2Options V2Options(ModelCreateOptions o, double width, bool extraDepthwise)
+    {
+        if (o.IdentityMultiplier != 1.0)
+            throw new ArgumentOutOfRangeException(nameof(o.IdentityMultiplier), o.IdentityMultiplier, "MobileNetV2 has no identity tensor multiplier; leave it at 1.");
+        RejectDropConnect(o);
+        return new MobileNetV2Options
+        {
+            Width = o.Width ?? width, NumClasses = o.NumClasses, DropRate = o.DropRate, InChannels = o.InChannels, ExtraDepthwise = extraDepthwise,
+        };
     }
 
     private static MobileNeXtOptions MobileNeXt(double width, MobileNeXtVariant variant, ModelCreateOptions o)

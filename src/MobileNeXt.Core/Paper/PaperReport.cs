@@ -89,6 +89,9 @@ public static class PaperReport
     /// <summary>Table 3's ten rows beside the registry models' measured parameters and MACs.</summary>
     public static IReadOnlyList<Table3Row> Table3() => Rows(ModelRegistry.Table3, ParamsToleranceMillions);
 
+    /// <summary>Table 5's MobileNetV2 row (one more depthwise conv per block) beside <c>mobilenetv2_dw_100</c>; its MobileNeXt row is Table 3's <c>mobilenext_100</c>.</summary>
+    public static IReadOnlyList<Table3Row> Table5() => Rows(ModelRegistry.Table5, ParamsToleranceMillions);
+
     /// <summary>Table 6's MobileNeXt† rows (1.0† and 1.1†) beside the registry's <c>mobilenext_se_*</c> models.</summary>
     public static IReadOnlyList<Table3Row> Table6() => Rows(ModelRegistry.Table6, Table6ParamsToleranceMillions);
 
@@ -121,6 +124,13 @@ public static class PaperReport
                           "and small hidden widths are raised to MakeDivisible(⌈out/6⌉, 16); the released network therefore does not shrink as far as the paper's figure.");
             if (!macsOk && card.Width < 1)
                 notes.Add("No reading of the paper's rules reproduces this MAdds figure; the released network's own count is reported.");
+        }
+        else if (card.Family == "MobileNetV2 + dw")
+        {
+            notes.Add("The paper gives only \"one more depthwise convolution inserted in the middle of each inverted residual block\". " +
+                "Read as a stride-1 3×3 depthwise conv + BN + ReLU6 before each block's depthwise conv, at the block's input resolution, " +
+                $"it has {(card.Macs / 1e6).ToString("0.0", CultureInfo.InvariantCulture)} M MACs; after the (strided) depthwise conv it would have less. " +
+                "No placement of one 3×3 depthwise conv per block reaches 340 M under the convention that reproduces MobileNetV2's own 300 M.");
         }
         else if (card.Family == "MobileNeXt†")
         {

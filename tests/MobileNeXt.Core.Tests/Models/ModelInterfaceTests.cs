@@ -100,11 +100,11 @@ public class ModelInterfaceTests
     }
 
     [Fact]
-    public void Should_list_seventeen_models_with_cards()
+    public void Should_list_eighteen_models_with_cards()
     {
         ModelRegistry.Names.Should().Contain(["mobilenext_035", "mobilenext_050", "mobilenext_075", "mobilenext_100", "mobilenext_140",
-            "mobilenext_uniform_100", "mobilenetv2_100", "mobilenext_se_100", "mobilenext_se_110"]);
-        ModelRegistry.Models.Should().HaveCount(17);
+            "mobilenext_uniform_100", "mobilenetv2_100", "mobilenetv2_dw_100", "mobilenext_se_100", "mobilenext_se_110"]);
+        ModelRegistry.Models.Should().HaveCount(18);
         var card = ModelRegistry.GetCard("mobilenext_100");
         card.Paper!.Top1.Should().Be(74.0); // Table 3, row 7
         card.Params.Should().Be(3_535_416);

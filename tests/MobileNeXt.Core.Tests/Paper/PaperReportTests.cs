@@ -67,4 +67,32 @@ public class PaperReportTests
         b1.ParamsWithinTolerance.Should().BeFalse("4.2875 M does not round to 4.28");
         b1.Note.Should().Contain("4,284,938", "4,287,498 − 2 × 1,280 without the unused _bn1, which does round to 4.28");
     }
+
+    [Fact]
+    public void Should_build_table_5s_mobilenetv2_with_one_more_depthwise_conv_per_block()
+    {
+        // Sandler et al., Table 2: (t, c, n, s) from a 32-channel 112² stem; torchvision's MobileNetV2-1.0 has 3,504,872
+        // parameters and 300,774,272 MACs (architecture.md). One more 3×3 depthwise conv + BN per block, on the expanded
+        // width at the block's input resolution, adds 9·h·H·W MACs and 9·h + 2·h parameters.
+        (int T, int C, int N, int S)[] stages = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1)];
+        long macs = 300_774_272, parameters = 3_504_872;
+        int input = 32, size = 112;
+        foreach (var (t, c, n, s) in stages)
+            for (int i = 0; i < n; i++)
+            {
+                long hidden = input * t;
+                macs += 9 * hidden * size * size;
+                parameters += 11 * hidden;
+                if (i == 0) size /= s;
+                input = c;
+            }
+
+        var row = PaperReport.Table5().Should().ContainSingle().Subject;
+        row.Model.Should().Be("mobilenetv2_dw_100");
+        row.Macs.Should().Be(macs);
+        row.Params.Should().Be(parameters);
+        row.ParamsWithinTolerance.Should().BeTrue("3.58 M rounds to Table 5's 3.6 M");
+        row.MacsWithinTolerance.Should().BeFalse("no one-extra-depthwise reading reaches Table 5's 340 M");
+        row.Note.Should().Contain("in the middle of each inverted residual block");
+    }
 }
