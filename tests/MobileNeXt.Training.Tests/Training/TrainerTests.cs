@@ -82,12 +82,23 @@ public sealed class TrainerTests : IDisposable
     }
 
     [Theory]
-    [InlineData(false)] // stopped at the epoch boundary: 1 epoch + resume + 1 epoch
-    [InlineData(true)]  // stopped mid-epoch (Ctrl+C after one step)
-    public void Should_resume_to_exactly_the_uninterrupted_result(bool midEpoch)
+    [InlineData(false, "sgd")] // stopped at the epoch boundary: 1 epoch + resume + 1 epoch
+    [InlineData(true, "sgd")]  // stopped mid-epoch (Ctrl+C after one step)
+    [InlineData(false, "rmsproptf")] // the same with RMSpropTF (square averages and momentum carried over) and a
+    [InlineData(true, "rmsproptf")]  // step schedule decaying every half epoch
+    public void Should_resume_to_exactly_the_uninterrupted_result(bool midEpoch, string optimizer)
     {
         var data = Shapes();
-        using var straight = new Trainer(Tiny("straight"), data);
+        TrainingOptions Options(string name) => optimizer == "sgd" ? Tiny(name) : Tiny(name) with
+        {
+            Optimizer = optimizer,
+            Nesterov = false,
+            LearningRate = 0.01, // RMSpropTF's steps are larger than SGD's at the same rate
+            Schedule = "step",
+            DecayEpochs = 0.5,
+            DecayRate = 0.5,
+        };
+        using var straight = new Trainer(Options("straight"), data);
         straight.Run().GlobalStep.Should().Be(4);
 
         using var cancel = new CancellationTokenSource();
@@ -96,12 +107,18 @@ public sealed class TrainerTests : IDisposable
             AfterStep = r => { if (midEpoch && r.GlobalStep == 3) cancel.Cancel(); },
             AfterEpoch = m => { if (!midEpoch && m.Epoch == 1) cancel.Cancel(); },
         };
-        var options = Tiny("resumed");
+        var options = Options("resumed");
         using (var first = new Trainer(options, data, progress: recorder))
         {
             var stopped = first.Run(cancellationToken: cancel.Token);
             stopped.Interrupted.Should().BeTrue();
             stopped.GlobalStep.Should().Be(midEpoch ? 3 : 2);
+        }
+        using (var saved = TrainingCheckpoint.Read(Path.Combine(options.OutputDirectory, CheckpointStore.LastFileName)))
+        {
+            saved.MomentumBuffers.Should().NotBeEmpty();
+            if (optimizer == "sgd") saved.SquareAverages.Should().BeNull("SGD writes no square averages");
+            else saved.SquareAverages!.Keys.Should().BeEquivalentTo(saved.MomentumBuffers.Keys);
         }
         using var second = new Trainer(options, data);
         second.Run(resumeFrom: Path.Combine(options.OutputDirectory, CheckpointStore.LastFileName)).GlobalStep.Should().Be(4);
