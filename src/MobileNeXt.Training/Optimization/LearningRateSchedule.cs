@@ -12,8 +12,10 @@ namespace MobileNeXt.Training.Optimization;
 /// </list>
 /// With <paramref name="DecayEveryEpochs"/> = N set, the step schedule replaces the last two: for S ≥ W,
 /// <c>peak · γ^⌊e / N⌋</c> with <c>e = S / steps per epoch</c> the fractional epoch counted from the start of the run
-/// (as timm's <c>StepLRScheduler</c>: <c>decay_rate ** (t // decay_t)</c>, t the epoch, warm-up included), so the
-/// decays done during warm-up already apply when it ends.
+/// (as timm's <c>StepLRScheduler</c> of 2020, which the MobileNeXt† code trained with: <c>decay_rate ** (t // decay_t)</c>,
+/// t the epoch, warm-up included; later timm versions count from the warm-up's end with <c>warmup_prefix=True</c>), so
+/// the decays that fall into the warm-up already apply when it ends. Unlike timm, which sets the rate once per epoch,
+/// the rate here changes at the step where the (fractional) boundary falls, like every schedule of this trainer.
 /// </summary>
 /// <param name="PeakLearningRate">The rate at the end of warm-up (already scaled to the global batch).</param>
 /// <param name="StepsPerEpoch">Optimizer steps per epoch.</param>

@@ -255,6 +255,28 @@ public sealed class TrainerTests : IDisposable
     }
 
     [Fact]
+    public void Should_refuse_to_resume_with_another_optimizer()
+    {
+        var options = Tiny("sgd-run") with { Epochs = 1, MaxStepsPerEpoch = 1, EmaDecay = null };
+        using (var trainer = new Trainer(options, Shapes())) trainer.Run();
+        string checkpoint = Path.Combine(options.OutputDirectory, CheckpointStore.LastFileName);
+
+        using var other = new Trainer(options with { Optimizer = "rmsproptf", Nesterov = false, OutputDirectory = Path.Combine(_root, "rms-run") }, Shapes());
+        var act = () => other.Run(resumeFrom: checkpoint);
+        act.Should().Throw<InvalidDataException>().WithMessage("*trained with the sgd optimizer, this run uses rmsproptf*same optimizer*");
+    }
+
+    [Fact]
+    public void Should_read_options_written_before_the_optimizer_choice_as_SGD_with_the_cosine()
+    {
+        // A checkpoint's options JSON from before Optimizer/Schedule existed: the defaults must be what those runs used.
+        var old = System.Text.Json.JsonSerializer.Deserialize<TrainingOptions>("""{"Preset":"released","Nesterov":true,"CooldownEpochs":10}""")!;
+        old.Optimizer.Should().Be("sgd");
+        old.Schedule.Should().Be("cosine");
+        old.Invoking(o => o.Validate()).Should().NotThrow();
+    }
+
+    [Fact]
     public void Should_refuse_a_checkpoint_of_another_architecture()
     {
         var options = Tiny("arch") with { Epochs = 1, MaxStepsPerEpoch = 1, EmaDecay = null };
