@@ -195,14 +195,17 @@ public sealed class TrainerTests : IDisposable
         result.BestCheckpoint.Should().NotBeNull();
     }
 
-    [Fact]
-    public void Should_not_grow_the_number_of_live_tensors_over_many_steps()
+    [Theory]
+    [InlineData("sgd")]
+    [InlineData("rmsproptf")]
+    public void Should_not_grow_the_number_of_live_tensors_over_many_steps(string optimizer)
     {
         var recorder = new Recorder();
-        using var trainer = new Trainer(Tiny("memory") with { Epochs = 1, MaxStepsPerEpoch = 0 }, Shapes(count: 128), progress: recorder);
+        var options = Tiny("memory") with { Epochs = 1, MaxStepsPerEpoch = 0, Optimizer = optimizer, Nesterov = optimizer == "sgd" };
+        using var trainer = new Trainer(options, Shapes(count: 128), progress: recorder);
         trainer.Run();
         recorder.LiveTensors.Should().HaveCount(16);
-        // From the second step on (the first creates the momentum buffers) the count is flat.
+        // From the second step on (the first creates the momentum buffers and square averages) the count is flat.
         recorder.LiveTensors.Skip(1).Should().AllBeEquivalentTo(recorder.LiveTensors[1], "live tensors per step: {0}", string.Join(", ", recorder.LiveTensors));
     }
 
