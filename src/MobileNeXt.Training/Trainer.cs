@@ -38,7 +38,7 @@ public sealed class Trainer : IDisposable
     private readonly TrainingData _data;
     private readonly ParameterGroups _groups;
     private readonly Parameter[] _parameters;
-    private readonly SgdOptimizer _optimizer;
+    private readonly HandWrittenOptimizer _optimizer;
     private readonly FlatGradientBuffer? _flatGradients;
     private bool _stopAgreed;
     private readonly ReadAheadLoader _loader;
@@ -105,7 +105,9 @@ public sealed class Trainer : IDisposable
         _parameters = [.. _groups.All.Select(x => x.Parameter)];
         // Several processes: every grad a view into one buffer (before the optimizer), averaged by one all-reduce.
         if (_communicator.Size > 1) _flatGradients = new FlatGradientBuffer(_parameters);
-        _optimizer = _groups.CreateSgd(options.LearningRate, options.Momentum, options.Nesterov, options.WeightDecay);
+        _optimizer = options.Optimizer == OptimizerNames.RmsPropTf
+            ? _groups.CreateRmsPropTf(options.LearningRate, options.RmsPropAlpha, options.Momentum, options.RmsPropEpsilon, options.WeightDecay)
+            : _groups.CreateSgd(options.LearningRate, options.Momentum, options.Nesterov, options.WeightDecay);
 
         var sampler = new EpochSampler(data.Train.Count, new EpochSamplerOptions { Seed = options.Seed, Rank = _communicator.Rank, WorldSize = _communicator.Size });
         var augmentation = new TrainAugmentationOptions
@@ -409,6 +411,7 @@ public sealed class Trainer : IDisposable
         ModelState = OnHost(Model.state_dict()),
         EmaState = Ema is null ? null : OnHost(Ema.Module.state_dict()),
         MomentumBuffers = OnHost(_optimizer.MomentumBuffers()),
+        SquareAverages = _optimizer is RmsPropTfOptimizer rms ? OnHost(rms.SquareAverages()) : null,
     };
 
     private (long Step, double Best) Resume(string path)
@@ -431,6 +434,10 @@ public sealed class Trainer : IDisposable
         if (checkpoint.StepsPerEpoch != StepsPerEpoch)
             throw new InvalidDataException(
                 $"Checkpoint '{path}' was taken with {checkpoint.StepsPerEpoch} steps per epoch, this run has {StepsPerEpoch}; resume with the same --batch-size, number of processes and data.");
+        if (checkpoint.Options.Optimizer != Options.Optimizer)
+            throw new InvalidDataException(
+                $"Checkpoint '{path}' was trained with the {checkpoint.Options.Optimizer} optimizer, this run uses {Options.Optimizer}; " +
+                "resume with the same optimizer (its state does not carry over), or start a new run in another --output folder.");
         ModelWeights.Load(Model, checkpoint.ModelState, path);
         if (Ema is not null)
         {
@@ -438,6 +445,7 @@ public sealed class Trainer : IDisposable
             else Ema.CopyFromModel();
         }
         _optimizer.LoadMomentumBuffers(checkpoint.MomentumBuffers);
+        if (_optimizer is RmsPropTfOptimizer rms) rms.LoadSquareAverages(checkpoint.SquareAverages ?? new Dictionary<string, Tensor>());
         return (checkpoint.Step, checkpoint.BestTop1);
     }
 

@@ -18,7 +18,7 @@ internal static class TrainCommand
     public static Command Create()
     {
         var data = new Option<string>("--data", "-d") { Description = $"A folder with train/ and val/ (ImageNet layout), or one of: {TrainingData.Builtins}.", Required = true, HelpName = "source" };
-        var preset = new Option<string>("--preset") { Description = "Recipe: paper (Sec. 4.1) or released (the authors' code).", DefaultValueFactory = _ => "paper", HelpName = "name" };
+        var preset = new Option<string>("--preset") { Description = "Recipe: paper (Sec. 4.1), released (the authors' code) or efficient (the MobileNeXt† run: mobilenext_se_100, RMSpropTF, ×0.97 every 2.4 epochs, EMA).", DefaultValueFactory = _ => "paper", HelpName = "name" };
         var model = new Option<string>("--model", "-m") { Description = "Registry name, e.g. mobilenext_100 (see 'mobilenext models').", HelpName = "name" };
         var width = new Option<double>("--width") { Description = "Width multiplier overriding the name's.", HelpName = "w" };
         var alpha = new Option<double>("--identity-multiplier", "-a") { Description = "Identity tensor multiplier α (Sec. 3.3).", HelpName = "alpha" };
@@ -36,7 +36,7 @@ internal static class TrainCommand
         var output = new Option<string>("--output", "-o") { Description = "Folder for checkpoints, metrics.jsonl and plots.", HelpName = "dir" };
         var resume = new Option<string>("--resume") { Description = "Continue from a checkpoint (last.pth); its options are the defaults.", HelpName = "file" };
         var corrupt = new Option<CorruptImagePolicy>("--corrupt-images") { Description = "Skip (count and log) or Throw on unreadable image files.", DefaultValueFactory = _ => CorruptImagePolicy.Skip };
-        var command = new Command("train", "Train a model on an image folder, Fashion-MNIST or synthetic shapes with the paper's or the released recipe.")
+        var command = new Command("train", "Train a model on an image folder, Fashion-MNIST or synthetic shapes with the paper's, the released or the MobileNeXt† (efficient) recipe.")
         {
             data, preset, model, width, alpha, inputSize, epochs, batch, lr, workers, threads, device, channelsLast, seed, ema, clip, output, resume, corrupt,
         };

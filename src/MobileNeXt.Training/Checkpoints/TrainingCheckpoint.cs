@@ -10,7 +10,8 @@ namespace MobileNeXt.Training.Checkpoints;
 /// <summary>
 /// Everything needed to continue a run exactly, in one file in PyTorch's format (a <c>torch.save</c> zip holding a
 /// dict, the layout of the released checkpoints): <c>state_dict</c> (the model), <c>state_dict_ema</c> (when EMA is
-/// on), <c>optimizer</c> (SGD momentum buffers by parameter name), <c>epoch</c> (epochs completed), <c>step</c>
+/// on), <c>optimizer</c> (the momentum buffers by parameter name, of SGD or RMSpropTF), <c>optimizer_square_avg</c>
+/// (RMSpropTF's square averages by parameter name; absent for SGD and in older checkpoints), <c>epoch</c> (epochs completed), <c>step</c>
 /// (global optimizer steps done), <c>steps_per_epoch</c>, <c>world_size</c> (processes that trained it; 1 when absent), <c>arch</c>, <c>width</c>, <c>identity_multiplier</c>, <c>num_classes</c>,
 /// <c>classes</c> (JSON), <c>best_top1</c>, <c>options</c> (the <see cref="TrainingOptions"/> as JSON) and
 /// <c>version</c>. The random state is not stored: every generator of a run is re-derived from (seed, epoch, step).
@@ -62,8 +63,11 @@ public sealed class TrainingCheckpoint : IDisposable
     /// <summary>The EMA model's state_dict, or null .</summary>
     public IReadOnlyDictionary<string, Tensor>? EmaState { get; init; }
 
-    /// <summary>SGD momentum buffers by parameter name ; parameters that have none yet are absent.</summary>
+    /// <summary>The optimizer's momentum buffers by parameter name; parameters that have none yet are absent.</summary>
     public required IReadOnlyDictionary<string, Tensor> MomentumBuffers { get; init; }
+
+    /// <summary>RMSpropTF's square averages by parameter name, or null (SGD, or a checkpoint written before RMSpropTF existed).</summary>
+    public IReadOnlyDictionary<string, Tensor>? SquareAverages { get; init; }
 
     /// <summary>Writes the checkpoint to <paramref name="stream"/>.</summary>
     public void WriteTo(Stream stream)
@@ -86,6 +90,7 @@ public sealed class TrainingCheckpoint : IDisposable
             ["optimizer"] = ToHashtable(MomentumBuffers),
         };
         if (EmaState is not null) root["state_dict_ema"] = ToHashtable(EmaState);
+        if (SquareAverages is not null) root["optimizer_square_avg"] = ToHashtable(SquareAverages);
         PyTorchPickler.PickleStateDict(stream, root, leaveOpen: true);
     }
 
@@ -127,6 +132,7 @@ public sealed class TrainingCheckpoint : IDisposable
                 ModelState = ToDictionary(root["state_dict"], path, "state_dict"),
                 EmaState = root["state_dict_ema"] is null ? null : ToDictionary(root["state_dict_ema"], path, "state_dict_ema"),
                 MomentumBuffers = ToDictionary(root["optimizer"], path, "optimizer"),
+                SquareAverages = root["optimizer_square_avg"] is null ? null : ToDictionary(root["optimizer_square_avg"], path, "optimizer_square_avg"),
             };
         }
         catch (Exception e) when (e is InvalidCastException or FormatException or JsonException or NullReferenceException or KeyNotFoundException)
@@ -148,6 +154,7 @@ public sealed class TrainingCheckpoint : IDisposable
         foreach (var t in ModelState.Values) t.Dispose();
         foreach (var t in EmaState?.Values ?? []) t.Dispose();
         foreach (var t in MomentumBuffers.Values) t.Dispose();
+        foreach (var t in SquareAverages?.Values ?? []) t.Dispose();
     }
 
     private static Hashtable ToHashtable(IReadOnlyDictionary<string, Tensor> tensors)

@@ -10,6 +10,12 @@ namespace MobileNeXt.Training.Optimization;
 /// <item>W ≤ S &lt; C: cosine, <c>min + ½ (peak − min) (1 + cos(π (S − W) / (C − W)))</c>;</item>
 /// <item>S ≥ C: cool-down at <c>min</c>.</item>
 /// </list>
+/// With <paramref name="DecayEveryEpochs"/> = N set, the step schedule replaces the last two: for S ≥ W,
+/// <c>peak · γ^⌊e / N⌋</c> with <c>e = S / steps per epoch</c> the fractional epoch counted from the start of the run
+/// (as timm's <c>StepLRScheduler</c> of 2020, which the MobileNeXt† code trained with: <c>decay_rate ** (t // decay_t)</c>,
+/// t the epoch, warm-up included; later timm versions count from the warm-up's end with <c>warmup_prefix=True</c>), so
+/// the decays that fall into the warm-up already apply when it ends. Unlike timm, which sets the rate once per epoch,
+/// the rate here changes at the step where the (fractional) boundary falls, like every schedule of this trainer.
 /// </summary>
 /// <param name="PeakLearningRate">The rate at the end of warm-up (already scaled to the global batch).</param>
 /// <param name="StepsPerEpoch">Optimizer steps per epoch.</param>
@@ -18,8 +24,10 @@ namespace MobileNeXt.Training.Optimization;
 /// <param name="WarmupStartLearningRate">The rate at step 0.</param>
 /// <param name="MinLearningRate">The rate the cosine ends at, kept during cool-down.</param>
 /// <param name="CooldownEpochs">Epochs at the end spent at <paramref name="MinLearningRate"/>.</param>
+/// <param name="DecayEveryEpochs">Null for the cosine; else the step schedule's epochs between decays (may be fractional).</param>
+/// <param name="DecayRate">The step schedule's factor γ per decay.</param>
 public sealed record LearningRateSchedule(double PeakLearningRate, long StepsPerEpoch, int Epochs, int WarmupEpochs,
-    double WarmupStartLearningRate, double MinLearningRate, int CooldownEpochs)
+    double WarmupStartLearningRate, double MinLearningRate, int CooldownEpochs, double? DecayEveryEpochs = null, double DecayRate = 1)
 {
     /// <summary>The schedule of <paramref name="options"/> for a global batch of <paramref name="globalBatchSize"/>.</summary>
     public static LearningRateSchedule From(TrainingOptions options, long stepsPerEpoch, int globalBatchSize)
@@ -27,7 +35,8 @@ public sealed record LearningRateSchedule(double PeakLearningRate, long StepsPer
         ArgumentNullException.ThrowIfNull(options);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(stepsPerEpoch);
         return new(ScaledLearningRate(options.LearningRate, globalBatchSize, options.ReferenceBatchSize), stepsPerEpoch,
-            options.Epochs, options.WarmupEpochs, options.WarmupStartLearningRate, options.MinLearningRate, options.CooldownEpochs);
+            options.Epochs, options.WarmupEpochs, options.WarmupStartLearningRate, options.MinLearningRate, options.CooldownEpochs,
+            options.Schedule == ScheduleNames.Step ? options.DecayEpochs : null, options.DecayRate);
     }
 
     /// <summary>Linear scaling (Goyal et al. 2017): <c>baseRate × globalBatch / referenceBatch</c>.</summary>
@@ -49,6 +58,13 @@ public sealed record LearningRateSchedule(double PeakLearningRate, long StepsPer
         ArgumentOutOfRangeException.ThrowIfNegative(step);
         if (step < WarmupSteps)
             return WarmupStartLearningRate + (PeakLearningRate - WarmupStartLearningRate) * step / WarmupSteps;
+        if (DecayEveryEpochs is { } every)
+        {
+            // The tiny allowance makes a boundary that falls on a whole step (2.4 epochs of 100 steps: step 240) decay
+            // at that step, whatever the binary rounding of 2.4 makes of the quotient.
+            double decays = Math.Floor((double)step / StepsPerEpoch / every + 1e-9);
+            return PeakLearningRate * Math.Pow(DecayRate, decays);
+        }
         if (step < CooldownStart)
         {
             double t = (double)(step - WarmupSteps) / (CooldownStart - WarmupSteps);

@@ -48,4 +48,11 @@ public sealed class ParameterGroups
     /// </summary>
     public SgdOptimizer CreateSgd(double learningRate, double momentum, bool nesterov, double weightDecay) =>
         new(this, learningRate, momentum, nesterov, weightDecay);
+
+    /// <summary>
+    /// An RMSpropTF optimizer over the groups (built after any <c>model.to(…)</c>): the decay group gets
+    /// <paramref name="weightDecay"/>, the other none.
+    /// </summary>
+    public RmsPropTfOptimizer CreateRmsPropTf(double learningRate, double alpha, double momentum, double epsilon, double weightDecay) =>
+        new(this, learningRate, alpha, momentum, epsilon, weightDecay);
 }

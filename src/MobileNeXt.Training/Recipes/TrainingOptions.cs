@@ -42,10 +42,23 @@ public sealed record TrainingOptions
     /// <summary>The global batch <see cref="LearningRate"/> is given for. Default 256.</summary>
     public int ReferenceBatchSize { get; init; } = 256;
 
-    /// <summary>SGD momentum. Default 0.9.</summary>
+    /// <summary>
+    /// The optimizer: <c>sgd</c> (<see cref="Optimization.SgdOptimizer"/>, the paper's) or <c>rmsproptf</c>
+    /// (<see cref="Optimization.RmsPropTfOptimizer"/>, timm's TensorFlow-style RMSprop, the MobileNeXt† recipe's).
+    /// Default <c>sgd</c> (also what a checkpoint written before this option existed resumes with).
+    /// </summary>
+    public string Optimizer { get; init; } = "sgd";
+
+    /// <summary>Momentum of either optimizer. Default 0.9.</summary>
     public double Momentum { get; init; } = 0.9;
 
-    /// <summary>Nesterov momentum. Default false.</summary>
+    /// <summary>Smoothing constant α of RMSpropTF's square average (unused by SGD). Default 0.9.</summary>
+    public double RmsPropAlpha { get; init; } = 0.9;
+
+    /// <summary>ε of RMSpropTF, added inside the square root (unused by SGD). Default 1e-3.</summary>
+    public double RmsPropEpsilon { get; init; } = 1e-3;
+
+    /// <summary>SGD Nesterov momentum (SGD only). Default false.</summary>
     public bool Nesterov { get; init; }
 
     /// <summary>L2 weight decay. Default 4e-5.</summary>
@@ -63,7 +76,19 @@ public sealed record TrainingOptions
     /// <summary>Learning rate at the first warm-up step. Default 0.</summary>
     public double WarmupStartLearningRate { get; init; }
 
-    /// <summary>Learning rate at the end of the cosine, kept during cool-down. Default 0.</summary>
+    /// <summary>
+    /// The shape after warm-up: <c>cosine</c> (to <see cref="MinLearningRate"/>, then <see cref="CooldownEpochs"/> at it) or
+    /// <c>step</c> (× <see cref="DecayRate"/> every <see cref="DecayEpochs"/> epochs). Default <c>cosine</c>.
+    /// </summary>
+    public string Schedule { get; init; } = "cosine";
+
+    /// <summary>With the <c>step</c> schedule, epochs between decays (may be fractional, e.g. 2.4). Default 2.4.</summary>
+    public double DecayEpochs { get; init; } = 2.4;
+
+    /// <summary>With the <c>step</c> schedule, the factor applied at each decay. Default 0.97.</summary>
+    public double DecayRate { get; init; } = 0.97;
+
+    /// <summary>Learning rate at the end of the cosine, kept during cool-down (cosine schedule only). Default 0.</summary>
     public double MinLearningRate { get; init; }
 
     /// <summary>Epochs at <see cref="MinLearningRate"/> at the end (part of <see cref="Epochs"/>). Default 0.</summary>
@@ -146,10 +171,18 @@ public sealed record TrainingOptions
         Check(BatchSize >= 1, nameof(BatchSize), BatchSize, "BatchSize must be at least 1");
         Check(ReferenceBatchSize >= 1, nameof(ReferenceBatchSize), ReferenceBatchSize, "ReferenceBatchSize must be at least 1 (256 in the paper)");
         Check(LearningRate > 0 && double.IsFinite(LearningRate), nameof(LearningRate), LearningRate, "LearningRate must be a positive number (0.05 in the paper)");
+        Check(Optimizer is OptimizerNames.Sgd or OptimizerNames.RmsPropTf, nameof(Optimizer), Optimizer, $"Optimizer must be '{OptimizerNames.Sgd}' or '{OptimizerNames.RmsPropTf}' (lower case)");
         Check(Momentum >= 0 && Momentum < 1, nameof(Momentum), Momentum, "Momentum must lie in [0, 1) (0.9)");
         Check(!Nesterov || Momentum > 0, nameof(Nesterov), Nesterov, "Nesterov momentum needs Momentum > 0");
+        Check(!Nesterov || Optimizer == OptimizerNames.Sgd, nameof(Nesterov), Nesterov, $"Nesterov momentum is an SGD option; set Nesterov = false with Optimizer '{Optimizer}'");
+        Check(RmsPropAlpha >= 0 && RmsPropAlpha < 1, nameof(RmsPropAlpha), RmsPropAlpha, "RmsPropAlpha must lie in [0, 1) (0.9 in the MobileNeXt† recipe)");
+        Check(RmsPropEpsilon > 0 && double.IsFinite(RmsPropEpsilon), nameof(RmsPropEpsilon), RmsPropEpsilon, "RmsPropEpsilon must be a positive number (1e-3 in the MobileNeXt† recipe)");
         Check(WeightDecay >= 0 && double.IsFinite(WeightDecay), nameof(WeightDecay), WeightDecay, "WeightDecay must be ≥ 0");
         Check(LabelSmoothing >= 0 && LabelSmoothing < 1, nameof(LabelSmoothing), LabelSmoothing, "LabelSmoothing must lie in [0, 1) (0.1 in the released recipe)");
+        Check(Schedule is ScheduleNames.Cosine or ScheduleNames.Step, nameof(Schedule), Schedule, $"Schedule must be '{ScheduleNames.Cosine}' or '{ScheduleNames.Step}' (lower case)");
+        Check(DecayEpochs > 0 && double.IsFinite(DecayEpochs), nameof(DecayEpochs), DecayEpochs, "DecayEpochs must be a positive number of epochs (2.4 in the MobileNeXt† recipe)");
+        Check(DecayRate > 0 && DecayRate <= 1, nameof(DecayRate), DecayRate, "DecayRate must lie in (0, 1] (0.97 in the MobileNeXt† recipe)");
+        Check(Schedule == ScheduleNames.Cosine || CooldownEpochs == 0, nameof(CooldownEpochs), CooldownEpochs, "CooldownEpochs belongs to the cosine schedule; set it to 0 with Schedule 'step'");
         Check(WarmupEpochs >= 0 && CooldownEpochs >= 0 && WarmupEpochs + CooldownEpochs < Epochs, nameof(WarmupEpochs), WarmupEpochs,
             $"WarmupEpochs ({WarmupEpochs}) + CooldownEpochs ({CooldownEpochs}) must be ≥ 0 each and leave at least one cosine epoch of the {Epochs}");
         Check(WarmupStartLearningRate >= 0 && MinLearningRate >= 0, nameof(MinLearningRate), MinLearningRate, "WarmupStartLearningRate and MinLearningRate must be ≥ 0");
@@ -171,4 +204,24 @@ public sealed record TrainingOptions
     {
         if (!ok) throw new ArgumentOutOfRangeException(name, value, $"{message}; got {value ?? "null"}.");
     }
+}
+
+/// <summary>The values of <see cref="TrainingOptions.Optimizer"/>.</summary>
+public static class OptimizerNames
+{
+    /// <summary>SGD with (Nesterov) momentum.</summary>
+    public const string Sgd = "sgd";
+
+    /// <summary>timm's TensorFlow-style RMSprop.</summary>
+    public const string RmsPropTf = "rmsproptf";
+}
+
+/// <summary>The values of <see cref="TrainingOptions.Schedule"/>.</summary>
+public static class ScheduleNames
+{
+    /// <summary>Warm-up, cosine, cool-down.</summary>
+    public const string Cosine = "cosine";
+
+    /// <summary>Warm-up, then a factor every few epochs.</summary>
+    public const string Step = "step";
 }

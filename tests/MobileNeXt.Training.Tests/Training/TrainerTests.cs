@@ -82,12 +82,23 @@ public sealed class TrainerTests : IDisposable
     }
 
     [Theory]
-    [InlineData(false)] // stopped at the epoch boundary: 1 epoch + resume + 1 epoch
-    [InlineData(true)]  // stopped mid-epoch (Ctrl+C after one step)
-    public void Should_resume_to_exactly_the_uninterrupted_result(bool midEpoch)
+    [InlineData(false, "sgd")] // stopped at the epoch boundary: 1 epoch + resume + 1 epoch
+    [InlineData(true, "sgd")]  // stopped mid-epoch (Ctrl+C after one step)
+    [InlineData(false, "rmsproptf")] // the same with RMSpropTF (square averages and momentum carried over) and a
+    [InlineData(true, "rmsproptf")]  // step schedule decaying every half epoch
+    public void Should_resume_to_exactly_the_uninterrupted_result(bool midEpoch, string optimizer)
     {
         var data = Shapes();
-        using var straight = new Trainer(Tiny("straight"), data);
+        TrainingOptions Options(string name) => optimizer == "sgd" ? Tiny(name) : Tiny(name) with
+        {
+            Optimizer = optimizer,
+            Nesterov = false,
+            LearningRate = 0.01, // RMSpropTF's steps are larger than SGD's at the same rate
+            Schedule = "step",
+            DecayEpochs = 0.5,
+            DecayRate = 0.5,
+        };
+        using var straight = new Trainer(Options("straight"), data);
         straight.Run().GlobalStep.Should().Be(4);
 
         using var cancel = new CancellationTokenSource();
@@ -96,12 +107,18 @@ public sealed class TrainerTests : IDisposable
             AfterStep = r => { if (midEpoch && r.GlobalStep == 3) cancel.Cancel(); },
             AfterEpoch = m => { if (!midEpoch && m.Epoch == 1) cancel.Cancel(); },
         };
-        var options = Tiny("resumed");
+        var options = Options("resumed");
         using (var first = new Trainer(options, data, progress: recorder))
         {
             var stopped = first.Run(cancellationToken: cancel.Token);
             stopped.Interrupted.Should().BeTrue();
             stopped.GlobalStep.Should().Be(midEpoch ? 3 : 2);
+        }
+        using (var saved = TrainingCheckpoint.Read(Path.Combine(options.OutputDirectory, CheckpointStore.LastFileName)))
+        {
+            saved.MomentumBuffers.Should().NotBeEmpty();
+            if (optimizer == "sgd") saved.SquareAverages.Should().BeNull("SGD writes no square averages");
+            else saved.SquareAverages!.Keys.Should().BeEquivalentTo(saved.MomentumBuffers.Keys);
         }
         using var second = new Trainer(options, data);
         second.Run(resumeFrom: Path.Combine(options.OutputDirectory, CheckpointStore.LastFileName)).GlobalStep.Should().Be(4);
@@ -178,14 +195,17 @@ public sealed class TrainerTests : IDisposable
         result.BestCheckpoint.Should().NotBeNull();
     }
 
-    [Fact]
-    public void Should_not_grow_the_number_of_live_tensors_over_many_steps()
+    [Theory]
+    [InlineData("sgd")]
+    [InlineData("rmsproptf")]
+    public void Should_not_grow_the_number_of_live_tensors_over_many_steps(string optimizer)
     {
         var recorder = new Recorder();
-        using var trainer = new Trainer(Tiny("memory") with { Epochs = 1, MaxStepsPerEpoch = 0 }, Shapes(count: 128), progress: recorder);
+        var options = Tiny("memory") with { Epochs = 1, MaxStepsPerEpoch = 0, Optimizer = optimizer, Nesterov = optimizer == "sgd" };
+        using var trainer = new Trainer(options, Shapes(count: 128), progress: recorder);
         trainer.Run();
         recorder.LiveTensors.Should().HaveCount(16);
-        // From the second step on (the first creates the momentum buffers) the count is flat.
+        // From the second step on (the first creates the momentum buffers and square averages) the count is flat.
         recorder.LiveTensors.Skip(1).Should().AllBeEquivalentTo(recorder.LiveTensors[1], "live tensors per step: {0}", string.Join(", ", recorder.LiveTensors));
     }
 
@@ -235,6 +255,28 @@ public sealed class TrainerTests : IDisposable
         File.ReadAllBytes(last).Should().Equal(before);
         using (var read = TrainingCheckpoint.Read(last)) read.Epoch.Should().Be(1);
         Directory.GetFiles(options.OutputDirectory, "*.tmp").Should().BeEmpty();
+    }
+
+    [Fact]
+    public void Should_refuse_to_resume_with_another_optimizer()
+    {
+        var options = Tiny("sgd-run") with { Epochs = 1, MaxStepsPerEpoch = 1, EmaDecay = null };
+        using (var trainer = new Trainer(options, Shapes())) trainer.Run();
+        string checkpoint = Path.Combine(options.OutputDirectory, CheckpointStore.LastFileName);
+
+        using var other = new Trainer(options with { Optimizer = "rmsproptf", Nesterov = false, OutputDirectory = Path.Combine(_root, "rms-run") }, Shapes());
+        var act = () => other.Run(resumeFrom: checkpoint);
+        act.Should().Throw<InvalidDataException>().WithMessage("*trained with the sgd optimizer, this run uses rmsproptf*same optimizer*");
+    }
+
+    [Fact]
+    public void Should_read_options_written_before_the_optimizer_choice_as_SGD_with_the_cosine()
+    {
+        // A checkpoint's options JSON from before Optimizer/Schedule existed: the defaults must be what those runs used.
+        var old = System.Text.Json.JsonSerializer.Deserialize<TrainingOptions>("""{"Preset":"released","Nesterov":true,"CooldownEpochs":10}""")!;
+        old.Optimizer.Should().Be("sgd");
+        old.Schedule.Should().Be("cosine");
+        old.Invoking(o => o.Validate()).Should().NotThrow();
     }
 
     [Fact]
