@@ -111,25 +111,10 @@ internal static class TrainingBenchmark
         Console.WriteLine();
     }
 
-    /// <summary>The trainer's step: SGD Nesterov 0.9, weight decay 1e-4, label smoothing 0.1, as the peer's.</summary>
     private static double OurStep(bool channelsLast, int iterations)
     {
-        using var model = ModelRegistry.Create("mobilenext_100");
-        model.train();
-        using var optimizer = MobileNeXt.Training.Optimization.ParameterGroups.Split(model, decayNormAndBias: true)
-            .CreateSgd(0.01, 0.9, nesterov: true, weightDecay: 1e-4);
-        using var loss = new TorchSharp.Modules.CrossEntropyLoss(label_smoothing: 0.1);
-        using var x = randn(32, 3, 224, 224);
-        using var y = randint(0, 1000, [32], dtype: ScalarType.Int64);
-        return Timing.MedianSeconds(() =>
-        {
-            using var scope = NewDisposeScope();
-            optimizer.ZeroGrad();
-            // The layout change is inside the timed step, as the trainer makes it for every batch.
-            var input = channelsLast ? MemoryLayout.ToChannelsLast(x) : x;
-            loss.call(model.call(input), y).backward();
-            optimizer.Step();
-        }, iterations, warmup: 2);
+        using var step = new BareTrainingStep(channelsLast);
+        return Timing.MedianSeconds(step.Run, iterations, warmup: 2);
     }
 
     /// <summary>Four classes of 500×375 JPEGs with gradients and noise, so decoding costs what a photograph does.</summary>
