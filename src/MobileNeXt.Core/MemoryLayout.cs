@@ -27,7 +27,8 @@ public static class MemoryLayout
         if (nchw.dim() != 4)
             throw new ArgumentException($"Channels-last needs an N×C×H×W tensor; got {nchw.dim()} dimensions ({string.Join("×", nchw.shape)}).", nameof(nchw));
         if (IsChannelsLast(nchw)) return nchw.alias();
-        using var nhwc = nchw.permute(0, 2, 3, 1).contiguous();
+        using var view = nchw.permute(0, 2, 3, 1);
+        using var nhwc = view.contiguous();
         return nhwc.permute(0, 3, 1, 2);
     }
 
