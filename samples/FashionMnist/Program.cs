@@ -1,10 +1,11 @@
 // Trains MobileNeXt-0.35 on Fashion-MNIST to ≥ 90 % test accuracy on a 2-core CPU.
 //
 //   sudo apt-get install dataset-fashion-mnist
-//   dotnet run -c Release --project samples/FashionMnist -- [epochs] [output folder] [dataset folder]
+//   dotnet run -c Release --project samples/FashionMnist -- [epochs] [output folder] [dataset folder] [model]
 //
 // The dataset folder holds the four *-idx?-ubyte.gz files (default: the Debian package's /usr/share/datasets/fashion-mnist).
-// Run it again with the same output folder after Ctrl+C and it resumes where it stopped.
+// Run it again with the same output folder after Ctrl+C and it resumes where it stopped. The model is a registry name
+// (default mobilenext_035); bench/table4.sh trains mobilenetv2_035 with the same recipe for the quantization comparison.
 //
 // Measured on a 2-core Debian 12 machine (10 epochs, 13 min 01 s; channels-last batches, one libtorch thread beside the
 // data worker, as the trainer chooses for a network this small): test top-1 per epoch 71.68, 81.58, 80.54, 87.28, 85.91,
@@ -16,7 +17,8 @@ using MobileNeXt.Training.Reporting;
 
 int epochs = args.Length > 0 ? int.Parse(args[0], System.Globalization.CultureInfo.InvariantCulture) : 10;
 string output = args.Length > 1 ? args[1] : Path.Combine("runs", "fashion-mnist");
-string? datasetFolder = args.Length > 2 ? args[2] : null;
+string? datasetFolder = args.Length > 2 && args[2].Length > 0 ? args[2] : null;
+string model = args.Length > 3 ? args[3] : "mobilenext_035";
 
 TrainingData data;
 try
@@ -33,7 +35,7 @@ catch (Exception e) when (e is FileNotFoundException or InvalidDataException)
 // The paper's recipe (SGD momentum 0.9, cosine, linear warm-up, learning rate set every step), shrunk to 28×28 images:
 var options = RecipePresets.Paper with
 {
-    Model = "mobilenext_035",
+    Model = model,
     InputSize = 32,            // 28×28 upscaled to 32×32, the smallest input five stride-2 stages accept
     EvalResizeSize = 32,       // evaluate on the whole image, resized to 32
     MinCropScale = 1.0,        // no crops, flips only: a 28-pixel garment has nothing to spare (with crops of 0.6–1 the
