@@ -125,7 +125,7 @@ internal static class InferenceBenchmark
     /// Trained-like BatchNorm statistics. With the initial ones (mean 0, variance 1) a random network's activations fade
     /// towards zero within a few blocks, and timings of near-zero or subnormal data are not those of real images.
     /// </summary>
-    private static void RandomiseBatchNorm(nn.Module model)
+    internal static void RandomiseBatchNorm(nn.Module model)
     {
         using var _ = no_grad();
         foreach (var bn in model.modules().OfType<TorchSharp.Modules.BatchNorm>())

@@ -22,6 +22,7 @@ var root = new RootCommand("List, summarise and profile MobileNeXt models, and c
     ExportCommand.Create(),
     TrainCommand.Create(),
     EvalCommand.Create(),
+    QuantizeCommand.Create(),
 };
 
 var parsed = root.Parse(args);

@@ -62,4 +62,90 @@ public static class Evaluation
         var t = totals.data<double>().ToArray();
         return t[2] == 0 ? new(0, 0, 0) : new(100 * t[0] / t[2], 100 * t[1] / t[2], (long)t[2]);
     }
+
+    /// <summary>
+    /// The top-1 class <paramref name="model"/> predicts for every sample of <paramref name="dataset"/>, in dataset
+    /// order, with the labels: for comparing two models image by image (e.g. FP32 and INT8 agreement).
+    /// </summary>
+    public static (int[] Predicted, int[] Labels) Predict(nn.Module<Tensor, Tensor> model, IImageDataset dataset, EvalPreprocessing preprocessing,
+        int batchSize = 64, int workers = 2, bool channelsLast = true, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(dataset);
+        ArgumentNullException.ThrowIfNull(preprocessing);
+        var sampler = new EpochSampler(dataset.Count, new EpochSamplerOptions { Shuffle = false });
+        var loader = new ReadAheadLoader(dataset, preprocessing, sampler, new ReadAheadLoaderOptions { BatchSize = batchSize, Workers = workers, DropLast = false });
+        var predicted = new int[dataset.Count];
+        var labels = new int[dataset.Count];
+        var device = model.parameters().FirstOrDefault()?.device ?? CPU;
+        bool wasTraining = model.training;
+        model.eval();
+        try
+        {
+            using var _ = no_grad();
+            foreach (var batch in loader.ReadEpoch(0, cancellationToken))
+            {
+                using var scope = NewDisposeScope();
+                using var b = batch;
+                var (images, truth) = b.On(device);
+                if (channelsLast) images = MemoryLayout.ToChannelsLast(images);
+                var top = model.call(images).argmax(1).to(ScalarType.Int32, CPU).data<int>().ToArray();
+                var y = truth.to(ScalarType.Int32, CPU).data<int>().ToArray();
+                for (int i = 0; i < b.Count; i++)
+                {
+                    predicted[b.Indices[i]] = top[i];
+                    labels[b.Indices[i]] = y[i];
+                }
+            }
+        }
+        finally
+        {
+            model.train(wasTraining);
+        }
+        return (predicted, labels);
+    }
+
+    /// <summary>
+    /// Calibration images for INT8 quantization: the first <paramref name="images"/> samples of a seeded shuffle of
+    /// <paramref name="dataset"/> (use the training split, never the one you evaluate on), through the evaluation
+    /// preprocessing, in batches. Each enumeration reads them again, so the calibrator can make its two passes without
+    /// holding them all in memory.
+    /// </summary>
+    /// <exception cref="ArgumentException">The dataset holds fewer than <paramref name="minimum"/> images.</exception>
+    public static IEnumerable<Tensor> CalibrationBatches(IImageDataset dataset, EvalPreprocessing preprocessing, int images = 512,
+        int batchSize = 64, int workers = 2, int seed = 0, int minimum = 32)
+    {
+        ArgumentNullException.ThrowIfNull(dataset);
+        ArgumentNullException.ThrowIfNull(preprocessing);
+        if (dataset.Count < minimum)
+            throw new ArgumentException($"The calibration set holds {dataset.Count} images; INT8 calibration needs at least {minimum} " +
+                "(256–512 is usual). Point it at a folder with more images.", nameof(dataset));
+        int count = Math.Min(images, dataset.Count);
+        return Batches();
+
+        IEnumerable<Tensor> Batches()
+        {
+            var sampler = new EpochSampler(dataset.Count, new EpochSamplerOptions { Shuffle = true, Seed = seed });
+            var subset = new SubsetDataset(dataset, sampler.EpochOrder(0)[..count]);
+            var loader = new ReadAheadLoader(subset, preprocessing, new EpochSampler(count, new EpochSamplerOptions { Shuffle = false }),
+                new ReadAheadLoaderOptions { BatchSize = batchSize, Workers = workers, DropLast = false });
+            foreach (var batch in loader.ReadEpoch(0))
+            {
+                using var b = batch;
+                yield return b.Images.detach().clone();
+            }
+        }
+    }
+
+    /// <summary>The samples of a dataset at the given indices.</summary>
+    private sealed class SubsetDataset(IImageDataset inner, int[] indices) : IImageDataset
+    {
+        public int Count => indices.Length;
+
+        public IReadOnlyList<string> Classes => inner.Classes;
+
+        public int GetLabel(int index) => inner.GetLabel(indices[index]);
+
+        public SkiaSharp.SKBitmap? LoadImage(int index) => inner.LoadImage(indices[index]);
+    }
 }

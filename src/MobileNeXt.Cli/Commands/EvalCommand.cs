@@ -3,7 +3,10 @@ using System.Globalization;
 using MobileNeXt.Inference;
 using MobileNeXt.Interop;
 using MobileNeXt.Models;
+using MobileNeXt.Quantization;
 using MobileNeXt.Training;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace MobileNeXt.Cli;
 
@@ -13,32 +16,58 @@ internal static class EvalCommand
     public static Command Create()
     {
         var data = new Option<string>("--data", "-d") { Description = $"A folder with train/ and val/ (val/ is evaluated), or one of: {TrainingData.Builtins}.", Required = true, HelpName = "source" };
-        var model = new Option<string>("--model", "-m") { Description = "Registry name, e.g. mobilenext_100.", Required = true, HelpName = "name" };
-        var weights = new Option<string>("--weights", "-w") { Description = "A checkpoint (last.pth/best.pth), a PyTorch state_dict or a TorchSharp .dat file.", Required = true, HelpName = "file" };
+        var model = new Option<string>("--model", "-m") { Description = "Registry name, e.g. mobilenext_100 (with --weights).", HelpName = "name" };
+        var weights = new Option<string>("--weights", "-w") { Description = "A checkpoint (last.pth/best.pth), a PyTorch state_dict or a TorchSharp .dat file (with --model).", HelpName = "file" };
+        var onnx = new Option<FileInfo>("--onnx") { Description = "Evaluate an ONNX model instead (FP32 from 'export' or INT8 from 'quantize'); its input size is the crop.", HelpName = "file" };
+        var runtime = new Option<string>("--runtime") { Description = "For --onnx: ort (ONNX Runtime, integer kernels for INT8) or torchsharp (the same graph in TorchSharp: simulated quantization).", DefaultValueFactory = _ => "ort", HelpName = "ort|torchsharp" };
+        runtime.AcceptOnlyFromAmong("ort", "torchsharp");
         var ema = new Option<bool>("--ema") { Description = "Evaluate the checkpoint's EMA weights." };
         var width = new Option<double?>("--width") { Description = "Width multiplier overriding the name's.", HelpName = "w" };
         var alpha = new Option<double>("--identity-multiplier", "-a") { Description = "Identity tensor multiplier α.", DefaultValueFactory = _ => 1.0, HelpName = "alpha" };
-        var inputSize = new Option<int>("--input-size") { Description = "Crop side; the shorter side is resized to size / 0.875 first.", DefaultValueFactory = _ => 224, HelpName = "n" };
+        var inputSize = new Option<int>("--input-size") { Description = "Crop side (with --onnx: the model's input size).", DefaultValueFactory = _ => 224, HelpName = "n" };
+        var resize = new Option<int?>("--resize") { Description = "Side the shorter image side is resized to before the centre crop (default: crop / 0.875; with --onnx the size the model was calibrated at, when it says).", HelpName = "n" };
         var batch = new Option<int>("--batch-size", "-b") { Description = "Images per batch.", DefaultValueFactory = _ => 64, HelpName = "n" };
         var workers = new Option<int>("--workers") { Description = "Decoding threads.", DefaultValueFactory = _ => 2, HelpName = "n" };
         var channelsLast = new Option<bool>("--channels-last") { Description = "Hand the model channels-last (NHWC-strided) batches, faster on CPU.", DefaultValueFactory = _ => true, HelpName = "true|false" };
-        var command = new Command("eval", "Top-1 and top-5 accuracy of trained weights, with the evaluation preprocessing the trainer and predict use.")
+        var command = new Command("eval", "Top-1 and top-5 accuracy of trained weights or of an ONNX model (FP32 or INT8), with the evaluation preprocessing the trainer and predict use.")
         {
-            data, model, weights, ema, width, alpha, inputSize, batch, workers, channelsLast,
+            data, model, weights, onnx, runtime, ema, width, alpha, inputSize, resize, batch, workers, channelsLast,
         };
+        command.Validators.Add(result =>
+        {
+            bool hasOnnx = result.GetResult(onnx) is not null, hasModel = result.GetResult(model) is not null, hasWeights = result.GetResult(weights) is not null;
+            if (hasOnnx && (hasModel || hasWeights)) result.AddError("Give either --onnx or --model with --weights, not both.");
+            else if (!hasOnnx && !(hasModel && hasWeights)) result.AddError("Give --model and --weights (trained weights), or --onnx (an exported or quantized model).");
+        });
         command.SetAction(result =>
         {
             TorchRuntime.EnsureAvailable();
+            if (result.GetValue(onnx) is { } file)
+            {
+                if (!file.Exists) throw new FileNotFoundException($"The ONNX model '{file.FullName}' does not exist.", file.FullName);
+                using nn.Module<Tensor, Tensor> network = result.GetValue(runtime) == "ort" ? new OnnxRuntimeModel(file.FullName) : new OnnxTorchModel(file.FullName);
+                using var probe = new OnnxRuntimeModel(file.FullName, threads: 1, Microsoft.ML.OnnxRuntime.GraphOptimizationLevel.ORT_DISABLE_ALL);
+                if (probe.Height != probe.Width || probe.Height <= 0)
+                    throw new ArgumentException($"'{file.FullName}' takes {probe.Height}×{probe.Width} inputs; eval crops squares. Export it with one --input-size.");
+                int side = probe.Height;
+                int resized = result.GetValue(resize)
+                    ?? (probe.Metadata.TryGetValue(Int8Exporter.EvalResizeKey, out var r) ? int.Parse(r, CultureInfo.InvariantCulture) : (int)Math.Round(side / 0.875));
+                var set = TrainingData.Open(result.GetValue(data)!, syntheticImageSize: Math.Max(side, 32)).Validation;
+                var scores = Evaluation.Evaluate(network, set, new EvalPreprocessing(resized, side), result.GetValue(batch), result.GetValue(workers), channelsLast: false);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"top-1 {scores.Top1:0.00} %  top-5 {scores.Top5:0.00} %  ({scores.Samples} images, {resized} → {side}², {(result.GetValue(runtime) == "ort" ? "ONNX Runtime" : "TorchSharp")})"));
+                return 0;
+            }
             var validation = TrainingData.Open(result.GetValue(data)!, syntheticImageSize: Math.Max(result.GetValue(inputSize), 32)).Validation;
-            using var network = ModelRegistry.Create(result.GetValue(model)!, new ModelCreateOptions
+            using var network2 = ModelRegistry.Create(result.GetValue(model)!, new ModelCreateOptions
             {
                 Width = result.GetValue(width),
                 IdentityMultiplier = result.GetValue(alpha),
                 NumClasses = validation.Classes.Count,
             });
-            ModelWeights.Load(network, result.GetValue(weights)!, result.GetValue(ema) ? CheckpointWeights.Ema : CheckpointWeights.Auto);
+            ModelWeights.Load(network2, result.GetValue(weights)!, result.GetValue(ema) ? CheckpointWeights.Ema : CheckpointWeights.Auto);
             int crop = result.GetValue(inputSize);
-            var accuracy = Evaluation.Evaluate(network, validation, new EvalPreprocessing((int)Math.Round(crop / 0.875), crop),
+            var accuracy = Evaluation.Evaluate(network2, validation, new EvalPreprocessing(result.GetValue(resize) ?? (int)Math.Round(crop / 0.875), crop),
                 result.GetValue(batch), result.GetValue(workers), channelsLast: result.GetValue(channelsLast));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"top-1 {accuracy.Top1:0.00} %  top-5 {accuracy.Top5:0.00} %  ({accuracy.Samples} images)"));

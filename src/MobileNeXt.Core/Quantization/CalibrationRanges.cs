@@ -34,7 +34,7 @@ internal static class CalibrationRanges
     /// TensorRT's entropy calibration (Migacz, "8-bit inference with TensorRT", GTC 2017): on the histogram of |x|
     /// (2048 bins), for each candidate threshold of i bins take P = the first i bins with everything beyond added to
     /// the last, and Q = the same bins merged into as many levels as the quantizer has and spread back over their
-    /// non-empty bins; the threshold with the least KL(P‖Q) wins. Levels: 128 for a value with both signs (an
+    /// non-empty bins; the threshold with the least KL(P‖Q) wins, bin 0 (exact zeros) set to bin 1 first. Levels: 128 for a value with both signs (an
     /// asymmetric uint8 quantizer spends about half its 256 levels on each side), 256 for a non-negative one.
     /// The range is [−threshold, threshold] cut to the observed extremes.
     /// </summary>
@@ -44,6 +44,10 @@ internal static class CalibrationRanges
         int half = h.Length / 2;
         var magnitude = new double[half]; // bin j: |x| in [j·w, (j+1)·w), w = Limit / half
         for (int j = 0; j < half; j++) magnitude[j] = h[half + j] + h[half - 1 - j];
+        // The spike of exact zeros (ReLU6 outputs, padding) says nothing about where to clip, and left in it drags
+        // the threshold down: it is replaced by its neighbour, as NVIDIA's pytorch-quantization entropy calibrator does
+        // (calib/histogram.py, _compute_amax_entropy: bins[0] = bins[1]).
+        if (half > 1) magnitude[0] = magnitude[1];
         int levels = s.Min >= 0 ? 256 : 128;
         int bins = KlThresholdBins(magnitude, levels);
         float threshold = (float)(s.Limit * bins / half);

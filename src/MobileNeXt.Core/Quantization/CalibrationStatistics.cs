@@ -39,8 +39,14 @@ public sealed class CalibrationStatistics
 
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = false };
 
-    /// <summary>The registry name of the model calibrated.</summary>
+    /// <summary>The network's module name (e.g. MobileNeXtNet).</summary>
     public required string Model { get; init; }
+
+    /// <summary>
+    /// A fingerprint of the FP32 graph calibrated (operators, value names and weight shapes): statistics apply only to a
+    /// network with the same one, whatever its weights.
+    /// </summary>
+    public string Signature { get; init; } = "";
 
     /// <summary>Images run through the model.</summary>
     public required int Images { get; init; }

@@ -77,6 +77,7 @@ public static class Int8Calibrator
             return new CalibrationStatistics
             {
                 Model = model.GetName(),
+                Signature = Signature(graph!),
                 Images = images,
                 Height = (int)shape![2],
                 Width = (int)shape[3],
@@ -87,6 +88,15 @@ public static class Int8Calibrator
         {
             runner?.Dispose();
         }
+    }
+
+    /// <summary>SHA-256 of the graph's structure: each node's operator, inputs and output, and each initializer's name and shape.</summary>
+    internal static string Signature(ModelProto model)
+    {
+        var text = new System.Text.StringBuilder();
+        foreach (var node in model.Graph.Node) text.Append(node.OpType).Append('(').AppendJoin(',', node.Input).Append(")>").Append(node.Output[0]).Append(';');
+        foreach (var init in model.Graph.Initializer) text.Append(init.Name).Append('[').AppendJoin(',', init.Dims).Append("];");
+        return Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text.ToString())));
     }
 
     private static float Limit(float min, float max) => Math.Max(Math.Abs(min), Math.Abs(max));

@@ -30,6 +30,12 @@ public sealed record Int8FusionReport(IReadOnlyDictionary<string, int> Operators
 public static class Int8Exporter
 {
     /// <summary>
+    /// Metadata key of the INT8 model: the side the shorter image side is resized to before the centre crop in the
+    /// preprocessing it was calibrated with (<c>mobilenext eval --onnx</c> uses it).
+    /// </summary>
+    public const string EvalResizeKey = "mobilenext.eval_resize";
+
+    /// <summary>
     /// The calibration statistics file written beside <paramref name="onnxPath"/>: <c>model.onnx</c> →
     /// <c>model.calibration.json</c>.
     /// </summary>
@@ -42,12 +48,16 @@ public static class Int8Exporter
     /// </summary>
     /// <exception cref="ArgumentException">The statistics were collected on another model.</exception>
     /// <exception cref="InvalidOperationException">ONNX Runtime cannot fuse a Conv (named in the message).</exception>
-    public static Int8FusionReport? Export(ImageClassifier model, CalibrationStatistics statistics, string path, Int8Options? options = null, bool verifyFusion = true)
+    /// <param name="evalResize">The resize side of the evaluation preprocessing calibrated with, recorded as <see cref="EvalResizeKey"/>.</param>
+    public static Int8FusionReport? Export(ImageClassifier model, CalibrationStatistics statistics, string path, Int8Options? options = null,
+        bool verifyFusion = true, int? evalResize = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(statistics);
         ArgumentException.ThrowIfNullOrEmpty(path);
         var proto = Build(model, statistics, options);
+        if (evalResize is { } side)
+            proto.MetadataProps.Add(new StringStringEntryProto { Key = EvalResizeKey, Value = side.ToString(System.Globalization.CultureInfo.InvariantCulture) });
         Int8FusionReport? report = null;
         if (verifyFusion)
         {
@@ -75,9 +85,10 @@ public static class Int8Exporter
     internal static ModelProto Build(ImageClassifier model, CalibrationStatistics statistics, Int8Options? options)
     {
         options ??= new Int8Options();
-        if (statistics.Model != model.GetName())
-            throw new ArgumentException($"The calibration statistics are of '{statistics.Model}', not of '{model.GetName()}'; calibrate this model.", nameof(statistics));
         var fp32 = OnnxExporter.BuildModel(model, new OnnxExportOptions { InputHeight = statistics.Height, InputWidth = statistics.Width });
+        if (statistics.Model != model.GetName() || statistics.Signature.Length > 0 && statistics.Signature != Int8Calibrator.Signature(fp32))
+            throw new ArgumentException($"The calibration statistics were collected on another network ({statistics.Model}, graph {statistics.Signature[..Math.Min(12, statistics.Signature.Length)]}…), " +
+                $"not on this {model.GetName()} (another width, α or class count, or another model); calibrate this model.", nameof(statistics));
         return QdqWriter.Quantize(fp32, statistics, options);
     }
 

@@ -35,7 +35,8 @@ public sealed record Int8Options
     /// <summary>Images calibrated on, for the callers that choose them (the command line's default is 512).</summary>
     public int CalibrationImages { get; init; } = 512;
 
-    internal void Validate()
+    /// <summary>Checks the values; throws <see cref="ArgumentOutOfRangeException"/> naming the first bad one.</summary>
+    public void Validate()
     {
         if (Percentile is <= 50 or > 100) throw new ArgumentOutOfRangeException(nameof(Percentile), Percentile, "Percentile must be in (50, 100], e.g. 99.999.");
         if (CalibrationImages < 1) throw new ArgumentOutOfRangeException(nameof(CalibrationImages), CalibrationImages, "CalibrationImages must be at least 1.");
