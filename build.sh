@@ -106,6 +106,20 @@ ensure_openmpi() {
   fi
 }
 
+# The INT8 accuracy tests evaluate a trained network on Fashion-MNIST, Debian's dataset-fashion-mnist (30 MB).
+ensure_fashion_mnist() {
+  [ -f /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ] && return 0
+  if command -v apt-get >/dev/null; then
+    say "installing Debian's dataset-fashion-mnist (the INT8 accuracy tests and the Fashion-MNIST sample use it)"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist >/dev/null 2>&1 || {
+      as_root apt-get update -qq
+      as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist >/dev/null
+    }
+  else
+    say "the INT8 accuracy tests need Fashion-MNIST's four .gz files in /usr/share/datasets/fashion-mnist; they will fail without them"
+  fi
+}
+
 mpi_test() {
   setup
   ensure_openmpi
@@ -120,6 +134,7 @@ case "$cmd" in
     setup
     ensure_pytorch
     ensure_openmpi
+    ensure_fashion_mnist
     dotnet build MobileNeXt.sln -c Release --nologo -v quiet
     # One clear sentence, before any test, if the native library cannot load.
     dotnet src/MobileNeXt.Cli/bin/Release/net10.0/mobilenext.dll doctor

@@ -29,34 +29,15 @@ public static class Evaluation
         ArgumentNullException.ThrowIfNull(dataset);
         ArgumentNullException.ThrowIfNull(preprocessing);
         communicator ??= new SingleProcessCommunicator();
-        var sampler = new EpochSampler(dataset.Count, new EpochSamplerOptions { Shuffle = false, Rank = communicator.Rank, WorldSize = communicator.Size });
-        var loader = new ReadAheadLoader(dataset, preprocessing, sampler, new ReadAheadLoaderOptions { BatchSize = batchSize, Workers = workers, DropLast = false });
         int k = Math.Min(5, dataset.Classes.Count);
         double correct1 = 0, correct5 = 0, count = 0;
-        var device = model.parameters().FirstOrDefault()?.device ?? CPU; // batches go where the model is
-        bool wasTraining = model.training;
-        model.eval();
-        try
+        ForEachBatch(model, dataset, preprocessing, batchSize, workers, channelsLast, communicator.Rank, communicator.Size, cancellationToken, (logits, labels, _) =>
         {
-            using var _ = no_grad();
-            foreach (var batch in loader.ReadEpoch(0, cancellationToken))
-            {
-                using var scope = NewDisposeScope();
-                using var b = batch;
-                var (images, labels) = b.On(device);
-                if (channelsLast) images = MemoryLayout.ToChannelsLast(images);
-                var logits = model.call(images);
-                var topk = logits.topk(k, dim: 1).indexes;
-                var hits = topk.eq(labels.unsqueeze(1));
-                correct1 += hits[.., 0].sum().item<long>();
-                correct5 += hits.any(1).sum().item<long>();
-                count += b.Count;
-            }
-        }
-        finally
-        {
-            model.train(wasTraining);
-        }
+            var hits = logits.topk(k, dim: 1).indexes.eq(labels.unsqueeze(1));
+            correct1 += hits[.., 0].sum().item<long>();
+            correct5 += hits.any(1).sum().item<long>();
+            count += labels.shape[0];
+        });
         using var totals = tensor(new[] { correct1, correct5, count });
         communicator.AllReduceSum(totals);
         var t = totals.data<double>().ToArray();
@@ -73,11 +54,32 @@ public static class Evaluation
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(dataset);
         ArgumentNullException.ThrowIfNull(preprocessing);
-        var sampler = new EpochSampler(dataset.Count, new EpochSamplerOptions { Shuffle = false });
-        var loader = new ReadAheadLoader(dataset, preprocessing, sampler, new ReadAheadLoaderOptions { BatchSize = batchSize, Workers = workers, DropLast = false });
         var predicted = new int[dataset.Count];
         var labels = new int[dataset.Count];
-        var device = model.parameters().FirstOrDefault()?.device ?? CPU;
+        ForEachBatch(model, dataset, preprocessing, batchSize, workers, channelsLast, 0, 1, cancellationToken, (logits, truth, indices) =>
+        {
+            var top = logits.argmax(1).to(ScalarType.Int32, CPU).data<int>().ToArray();
+            var y = truth.to(ScalarType.Int32, CPU).data<int>().ToArray();
+            for (int i = 0; i < indices.Count; i++)
+            {
+                predicted[indices[i]] = top[i];
+                labels[indices[i]] = y[i];
+            }
+        });
+        return (predicted, labels);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="model"/> (in eval mode, without gradients) over this process's shard of
+    /// <paramref name="dataset"/> in order; <paramref name="each"/> sees every batch's logits, labels and sample indices
+    /// inside a dispose scope. Batches go to the device of the model's parameters.
+    /// </summary>
+    private static void ForEachBatch(nn.Module<Tensor, Tensor> model, IImageDataset dataset, EvalPreprocessing preprocessing, int batchSize,
+        int workers, bool channelsLast, int rank, int worldSize, CancellationToken cancellationToken, Action<Tensor, Tensor, IReadOnlyList<int>> each)
+    {
+        var sampler = new EpochSampler(dataset.Count, new EpochSamplerOptions { Shuffle = false, Rank = rank, WorldSize = worldSize });
+        var loader = new ReadAheadLoader(dataset, preprocessing, sampler, new ReadAheadLoaderOptions { BatchSize = batchSize, Workers = workers, DropLast = false });
+        var device = model.parameters().FirstOrDefault()?.device ?? CPU; // batches go where the model is
         bool wasTraining = model.training;
         model.eval();
         try
@@ -87,22 +89,15 @@ public static class Evaluation
             {
                 using var scope = NewDisposeScope();
                 using var b = batch;
-                var (images, truth) = b.On(device);
+                var (images, labels) = b.On(device);
                 if (channelsLast) images = MemoryLayout.ToChannelsLast(images);
-                var top = model.call(images).argmax(1).to(ScalarType.Int32, CPU).data<int>().ToArray();
-                var y = truth.to(ScalarType.Int32, CPU).data<int>().ToArray();
-                for (int i = 0; i < b.Count; i++)
-                {
-                    predicted[b.Indices[i]] = top[i];
-                    labels[b.Indices[i]] = y[i];
-                }
+                each(model.call(images), labels, b.Indices);
             }
         }
         finally
         {
             model.train(wasTraining);
         }
-        return (predicted, labels);
     }
 
     /// <summary>
