@@ -48,6 +48,11 @@ public static class Int8Exporter
     /// </summary>
     /// <exception cref="ArgumentException">The statistics were collected on another model.</exception>
     /// <exception cref="InvalidOperationException">ONNX Runtime cannot fuse a Conv (named in the message).</exception>
+    /// <param name="model">The trained network (left unchanged; a fused copy is quantized).</param>
+    /// <param name="statistics">Its calibration statistics (<see cref="Int8Calibrator.Calibrate"/>).</param>
+    /// <param name="path">The <c>.onnx</c> file to write; its folder must exist.</param>
+    /// <param name="options">How to quantize; null for the defaults.</param>
+    /// <param name="verifyFusion">Check in ONNX Runtime that every Conv fuses before writing.</param>
     /// <param name="evalResize">The resize side of the evaluation preprocessing calibrated with, recorded as <see cref="EvalResizeKey"/>.</param>
     public static Int8FusionReport? Export(ImageClassifier model, CalibrationStatistics statistics, string path, Int8Options? options = null,
         bool verifyFusion = true, int? evalResize = null)
