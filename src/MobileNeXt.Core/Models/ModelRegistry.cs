@@ -17,6 +17,8 @@ public static class ModelRegistry
     internal const string Table3 = "Zhou et al. 2020, Table 3";
     internal const string Table5 = "Zhou et al. 2020, Table 5";
     internal const string Table6 = "Zhou et al. 2020, Table 6";
+    internal const string Table10 = "Zhou et al. 2020, Table 10";
+    internal const string Section44 = "Zhou et al. 2020, Sec. 4.4";
 
     // Table 3 of the paper, rows 6–10 (MobileNeXt) and 1–5 (MobileNetV2): params (M), MAdds (M), top-1 (%).
     private static readonly Dictionary<double, PaperResult> PaperMobileNeXt = new()
@@ -104,6 +106,32 @@ public static class ModelRegistry
                 "MobileNetV2-1.00 with a second 3×3 depthwise conv before each block's depthwise conv (the paper's Table 5 comparison)",
                 new PaperResult(3.6, 340, 73.02, Table5 + ", MobileNetV2 (2 Dwise convs, middle)"),
                 "Zhou et al., ECCV 2020, Sec. 4.3 and Table 5", () => v2dw(new ModelCreateOptions())), v2dw));
+        }
+        foreach (var (name, family, layout, description, paper) in new[]
+        {
+            // Supplementary Sec. A, Table 10 (rows Figure 4(a)–(c)); the readings are the layouts' doc comments.
+            ("mobilenext_fig4a_100", "MobileNeXt Fig. 4(a)", BlockLayout.Fig4a,
+                "MobileNeXt-1.00's stage table with the classic bottleneck, its 3×3 conv depthwise (pw reduce → dw, stride s → pw expand, linear; shortcut between the wide ends)",
+                (PaperResult?)new PaperResult(3.4, 240, 68.90, Table10 + ", Figure 4(a)")),
+            ("mobilenext_fig4b_100", "MobileNeXt Fig. 4(b)", BlockLayout.Fig4b,
+                "Fig. 4(a) with a second depthwise conv in the bottleneck, before the strided one",
+                new PaperResult(3.4, 250, 70.11, Table10 + ", Figure 4(b)")),
+            ("mobilenext_fig4c_100", "MobileNeXt Fig. 4(c)", BlockLayout.Fig4c,
+                "The sandglass block with its pointwise convs swapped (depthwise convs on the narrow ends, stride on the reducing pw) on MobileNetV2's stage table",
+                new PaperResult(3.5, 300, 69.26, Table10 + ", Figure 4(c)")),
+            // Sec. 4.4 prints no parameters or MAdds for its ablations, only the change in top-1 against 74.02 %.
+            ("mobilenext_narrow_shortcut_100", "MobileNeXt ablation", BlockLayout.NarrowShortcut,
+                "Sec. 4.4's ablation: the sandglass convs with shortcuts between the narrow (bottleneck) tensors, on MobileNetV2's stage table",
+                null),
+            ("mobilenext_relu6_residual_100", "MobileNeXt ablation", BlockLayout.SandglassReLU6Residual,
+                "Sec. 4.4's ablation: mobilenext_100 with ReLU6 after each block's last conv (a non-linear residual branch)",
+                null),
+        })
+        {
+            Func<ModelCreateOptions, ImageClassifier> variant = o => new MobileNeXtNet(MobileNeXt(o.Width ?? 1.0, MobileNeXtVariant.Released, o) with { Layout = layout });
+            entries.Add((new ModelCard(name, family, 1.0, description, paper,
+                paper is null ? "Zhou et al., ECCV 2020, Sec. 4.4" : "Zhou et al., ECCV 2020, supplementary Sec. A, Fig. 4 and Table 10",
+                () => variant(new ModelCreateOptions())), variant));
         }
         foreach (var (suffix, depth, groups, paper) in new[]
         {
