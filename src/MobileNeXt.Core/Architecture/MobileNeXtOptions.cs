@@ -26,7 +26,9 @@ public sealed record MobileNeXtOptions
 
     /// <summary>
     /// The blocks' conv sequence. Default <see cref="BlockLayout.Sandglass"/>. A <see cref="BlockPlacement.WideEnds"/>
-    /// layout is built on MobileNeXt's stage table at the positions <see cref="Variant"/> chooses; a
+    /// layout is built on MobileNeXt's stage table with the widths, strides and shortcuts <see cref="Variant"/> chooses
+    /// (the released variant's positional blocks drop only depthwise convs on a block's ends, so a layout whose depthwise
+    /// convs sit on the hidden tensor, Fig. 4(a) and (b), keeps them in every block); a
     /// <see cref="BlockPlacement.NarrowEnds"/> layout on MobileNetV2's table (its shortcut joins narrow tensors, so it
     /// takes no identity multiplier and no variant).
     /// </summary>

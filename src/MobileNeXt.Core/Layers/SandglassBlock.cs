@@ -25,7 +25,7 @@ namespace MobileNeXt.Layers;
 public sealed class SandglassBlock : nn.Module<Tensor, Tensor>, IExpansionTap
 {
     private readonly Sequential conv;
-    private readonly int expandEnd; // number of leading layers up to and including the expanding pw's ReLU6
+    private readonly int expandEnd; // number of leading layers up to and including the conv (+ BN, + ReLU6) that writes the wide tensor
 
     /// <summary>Builds the block <paramref name="spec"/> describes.</summary>
     /// <param name="spec">Widths, stride, layout, which depthwise convs and whether a shortcut.</param>
@@ -89,8 +89,9 @@ public sealed class SandglassBlock : nn.Module<Tensor, Tensor>, IExpansionTap
     }
 
     /// <summary>
-    /// Runs the block and also returns the expanding pointwise conv's activated output (before the last depthwise
-    /// conv): the tap SSDLite attaches to (Sec. 4.5).
+    /// Runs the block and also returns the expanding pointwise conv's activated output (in the sandglass block, before
+    /// the last depthwise conv; in general, the output of <see cref="BlockLayout.ExpansionStep"/>): the tap SSDLite
+    /// attaches to (Sec. 4.5).
     /// </summary>
     public (Tensor Output, Tensor Expanded) ForwardWithExpandedTap(Tensor x)
     {
