@@ -51,6 +51,14 @@ public enum BlockPlacement
     /// narrow tensors.
     /// </summary>
     NarrowEnds,
+
+    /// <summary>
+    /// The sandglass network's own convs, with the block boundaries moved from its wide tensors to its bottleneck
+    /// (narrow) ones: block k runs from sandglass block k's bottleneck to block k + 1's, so its hidden tensor is block k's
+    /// wide output. MobileNeXt's stage table and layers are unchanged; only where the shortcuts join moves (a shortcut iff
+    /// the two bottlenecks have equal widths and no stride between them, the inverted residual's rule).
+    /// </summary>
+    SandglassBottlenecks,
 }
 
 /// <summary>
@@ -64,6 +72,16 @@ public enum BlockPlacement
 public sealed record BlockLayout(string Name, IReadOnlyList<ConvStep> Steps, BlockPlacement Placement)
 {
     /// <summary>
+    /// Whether the released network's positional blocks apply, which drop the sandglass block's first and/or last
+    /// depthwise conv at some positions (architecture.md, "Which layers a block has"). True for the sandglass layouts;
+    /// the Fig. 4 variants keep every conv in every block.
+    /// </summary>
+    public bool ReleasedPositions { get; init; }
+
+    /// <summary>Whether the shortcut, where there is one, joins narrow tensors (the identity multiplier does not apply).</summary>
+    public bool HasNarrowShortcut => Placement != BlockPlacement.WideEnds;
+
+    /// <summary>
     /// The sandglass block (Table 1, Fig. 3b / 4d): dw 3×3 + BN + ReLU6 → pw reduce + BN (linear) → pw expand + BN +
     /// ReLU6 → dw 3×3 + BN (linear, stride s). The released network's positional variants drop the first and/or last
     /// dw (<see cref="BlockSpec.FirstDepthwise"/>, <see cref="BlockSpec.LastDepthwise"/>).
@@ -74,7 +92,7 @@ public sealed record BlockLayout(string Name, IReadOnlyList<ConvStep> Steps, Blo
         ConvStep.Pw(BlockTensor.Input, BlockTensor.Hidden, activated: false),
         ConvStep.Pw(BlockTensor.Hidden, BlockTensor.Output, activated: true),
         ConvStep.Dw(BlockTensor.Output, activated: false, strided: true),
-    ], BlockPlacement.WideEnds);
+    ], BlockPlacement.WideEnds) { ReleasedPositions = true };
 
     /// <summary>
     /// Sec. 4.4, "importance of linear residuals": the sandglass block with ReLU6 after its last conv as well, so the
@@ -86,7 +104,7 @@ public sealed record BlockLayout(string Name, IReadOnlyList<ConvStep> Steps, Blo
         ConvStep.Pw(BlockTensor.Input, BlockTensor.Hidden, activated: false),
         ConvStep.Pw(BlockTensor.Hidden, BlockTensor.Output, activated: true),
         ConvStep.Dw(BlockTensor.Output, activated: true, strided: true),
-    ], BlockPlacement.WideEnds);
+    ], BlockPlacement.WideEnds) { ReleasedPositions = true };
 
     /// <summary>
     /// Fig. 4(a): He et al.'s bottleneck with its 3×3 conv made depthwise — pw reduce + BN + ReLU6 → dw 3×3 + BN + ReLU6
@@ -125,17 +143,20 @@ public sealed record BlockLayout(string Name, IReadOnlyList<ConvStep> Steps, Blo
     ], BlockPlacement.NarrowEnds);
 
     /// <summary>
-    /// Sec. 4.4, "importance of using wider transformation": the sandglass block's convs with the shortcut moved to the
-    /// bottleneck (narrow) tensors, as in the inverted residual block. Cutting the sandglass sequence at its narrow
-    /// tensor instead of its wide one gives pw expand + ReLU6 → dw (linear, stride s) → dw + ReLU6 → pw reduce (linear).
+    /// Sec. 4.4, "importance of using wider transformation": the sandglass network's convs with the shortcuts moved to
+    /// the bottleneck (narrow) tensors, as in the inverted residual block. Cutting the sandglass sequence at its narrow
+    /// tensors gives blocks of pw expand + ReLU6 → dw (linear, stride s; sandglass block k's last dw) → dw + ReLU6
+    /// (block k + 1's first dw) → pw reduce (linear); the network's first block is the first sandglass block's head
+    /// (dw + ReLU6 → pw reduce) and its last the last one's tail (pw expand + ReLU6 → dw), so the layers, parameters and
+    /// MACs are the sandglass network's.
     /// </summary>
-    public static BlockLayout NarrowShortcut { get; } = new("sandglass, shortcut between narrow tensors",
+    public static BlockLayout NarrowShortcut { get; } = new("sandglass, shortcut between bottlenecks",
     [
         ConvStep.Pw(BlockTensor.Input, BlockTensor.Hidden, activated: true, omittedWhenSameWidth: true),
         ConvStep.Dw(BlockTensor.Hidden, activated: false, strided: true),
         ConvStep.Dw(BlockTensor.Hidden, activated: true),
-        ConvStep.Pw(BlockTensor.Hidden, BlockTensor.Output, activated: false),
-    ], BlockPlacement.NarrowEnds);
+        ConvStep.Pw(BlockTensor.Hidden, BlockTensor.Output, activated: false, omittedWhenSameWidth: true),
+    ], BlockPlacement.SandglassBottlenecks) { ReleasedPositions = true };
 
     /// <summary>Number of depthwise convs (Table 10's "#Dwise convs").</summary>
     public int DepthwiseConvs => Steps.Count(s => s.Depthwise);
@@ -163,5 +184,7 @@ public sealed record BlockLayout(string Name, IReadOnlyList<ConvStep> Steps, Blo
         }
         if (at != BlockTensor.Output) throw new ArgumentException($"Block layout '{Name}' must end on the block's output.");
         if (ExpansionStep < 0) throw new ArgumentException($"Block layout '{Name}' has no pointwise conv writing its wide tensor.");
+        if (Placement == BlockPlacement.SandglassBottlenecks && DepthwiseConvs != 2)
+            throw new ArgumentException($"Block layout '{Name}' cuts the sandglass sequence at its bottlenecks, so it must hold the sandglass block's two depthwise convs.");
     }
 }

@@ -8,8 +8,8 @@ namespace MobileNeXt.Architecture;
 /// <param name="OutChannels">Output channels N.</param>
 /// <param name="HiddenChannels">Width after the reducing pointwise conv.</param>
 /// <param name="Stride">Stride of the last depthwise conv (1 or 2).</param>
-/// <param name="FirstDepthwise">Whether the layout's depthwise conv on the input, if it has one, is built (the released network drops it at some positions).</param>
-/// <param name="LastDepthwise">Whether the layout's depthwise conv on the output, if it has one, is built.</param>
+/// <param name="FirstDepthwise">Whether the layout's first depthwise conv is built, when it has two (the released network drops the sandglass block's first dw at some positions).</param>
+/// <param name="LastDepthwise">Whether the layout's last depthwise conv is built, when it has two.</param>
 /// <param name="HasShortcut">Whether the block adds its input back (through the identity tensor multiplier).</param>
 public sealed record BlockSpec(
     int InChannels,
@@ -31,12 +31,16 @@ public sealed record BlockSpec(
         _ => OutChannels,
     };
 
-    /// <summary>Whether the block builds <paramref name="step"/> of its layout.</summary>
-    public bool Builds(ConvStep step)
+    /// <summary>Whether the block builds step <paramref name="index"/> of its layout.</summary>
+    public bool Builds(int index)
     {
-        ArgumentNullException.ThrowIfNull(step);
-        if (step.Depthwise && step.From == BlockTensor.Input && !FirstDepthwise) return false;
-        if (step.Depthwise && step.To == BlockTensor.Output && !LastDepthwise) return false;
+        var step = Layout.Steps[index];
+        if (step.Depthwise && Layout.DepthwiseConvs > 1)
+        {
+            var depthwise = Enumerable.Range(0, Layout.Steps.Count).Where(i => Layout.Steps[i].Depthwise).ToList();
+            if (index == depthwise[0] && !FirstDepthwise) return false;
+            if (index == depthwise[^1] && !LastDepthwise) return false;
+        }
         return !(step.OmittedWhenSameWidth && Channels(step.From) == Channels(step.To));
     }
 
@@ -49,8 +53,7 @@ public sealed record BlockSpec(
         int modules = 0;
         for (int i = 0; i <= Layout.ExpansionStep; i++)
         {
-            var step = Layout.Steps[i];
-            if (Builds(step)) modules += step.Activated ? 3 : 2;
+            if (Builds(i)) modules += Layout.Steps[i].Activated ? 3 : 2;
         }
         return modules - 1;
     }

@@ -55,12 +55,41 @@ public sealed record MobileNeXtPlan(MobileNeXtOptions Options, int StemChannels,
                 var block = options.Variant == MobileNeXtVariant.Released
                     ? ReleasedBlock(input, output, stride, stage.ReductionRatio, keep3x3 && i == 0)
                     : UniformBlock(input, output, stride, stage.ReductionRatio);
-                blocks.Add(block with { Layout = options.Layout });
+                if (!options.Layout.ReleasedPositions) block = block with { FirstDepthwise = true, LastDepthwise = true };
+                blocks.Add(options.Layout.Placement == BlockPlacement.WideEnds ? block with { Layout = options.Layout } : block);
                 input = output;
             }
             stageEnds.Add(blocks.Count - 1);
         }
-        return new MobileNeXtPlan(options, stem, blocks, stageEnds);
+        var plan = new MobileNeXtPlan(options, stem, blocks, stageEnds);
+        return options.Layout.Placement == BlockPlacement.SandglassBottlenecks ? CutAtBottlenecks(plan) : plan;
+    }
+
+    /// <summary>
+    /// The same convs as <paramref name="sandglass"/>'s blocks, regrouped so each block runs from one sandglass block's
+    /// bottleneck to the next one's (<see cref="BlockLayout.NarrowShortcut"/>): a first block with the first sandglass
+    /// block's head (its first dw, pw reduce), then for each sandglass block k its tail (pw expand, last dw) and block
+    /// k + 1's head (first dw, pw reduce); the last block ends on the last sandglass block's output.
+    /// </summary>
+    private static MobileNeXtPlan CutAtBottlenecks(MobileNeXtPlan sandglass)
+    {
+        var layout = sandglass.Options.Layout;
+        var b = sandglass.Blocks;
+        int stem = sandglass.StemChannels;
+        var cut = new List<BlockSpec>
+        {
+            // hidden = input: no pw expand, no strided dw; [dw + ReLU6] → pw reduce
+            new(stem, b[0].HiddenChannels, stem, 1, FirstDepthwise: false, LastDepthwise: b[0].FirstDepthwise, HasShortcut: false) { Layout = layout },
+        };
+        for (int k = 0; k < b.Count; k++)
+        {
+            bool last = k == b.Count - 1;
+            int output = last ? b[k].OutChannels : b[k + 1].HiddenChannels; // the last block has no pw reduce (hidden = output)
+            cut.Add(new BlockSpec(b[k].HiddenChannels, output, b[k].OutChannels, b[k].Stride,
+                FirstDepthwise: b[k].LastDepthwise, LastDepthwise: !last && b[k + 1].FirstDepthwise,
+                HasShortcut: b[k].HiddenChannels == output && b[k].Stride == 1) { Layout = layout });
+        }
+        return sandglass with { Blocks = cut, StageEnds = sandglass.StageEnds.Select(e => e + 1).ToList() };
     }
 
     /// <summary>

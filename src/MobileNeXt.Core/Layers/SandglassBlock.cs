@@ -40,7 +40,7 @@ public sealed class SandglassBlock : nn.Module<Tensor, Tensor>, IExpansionTap
         var layout = spec.Layout;
         layout.Validate();
         if (spec.Stride is not (1 or 2)) throw new ArgumentOutOfRangeException(nameof(spec), spec.Stride, "Stride must be 1 or 2.");
-        if (spec.Stride != 1 && !spec.Builds(layout.Steps[layout.StrideStep]))
+        if (spec.Stride != 1 && !spec.Builds(layout.StrideStep))
             throw new ArgumentException("A strided block needs the conv that carries its stride (the sandglass block's last depthwise conv).", nameof(spec));
         if (spec.HasShortcut && (spec.InChannels != spec.OutChannels || spec.Stride != 1))
             throw new ArgumentException($"A shortcut needs equal input and output channels and stride 1; got {spec}.", nameof(spec));
@@ -51,7 +51,7 @@ public sealed class SandglassBlock : nn.Module<Tensor, Tensor>, IExpansionTap
         for (int i = 0; i < layout.Steps.Count; i++)
         {
             var step = layout.Steps[i];
-            if (!spec.Builds(step)) continue;
+            if (!spec.Builds(i)) continue;
             int input = spec.Channels(step.From), output = spec.Channels(step.To);
             layers.Add(ConvLayers.Conv(input, output, step.Depthwise ? 3 : 1, step.Strided ? spec.Stride : 1, step.Depthwise ? input : 1, fused)); // dw or pw
             layers.Add(ConvLayers.Norm(output, fused));

@@ -67,7 +67,7 @@ public sealed class MobileNeXtNet : ImageClassifier
     public void SetIdentityMultiplier(double alpha)
     {
         IdentityShortcutValidation.Validate(alpha);
-        if (alpha != 1.0 && Plan.Options.Layout.Placement == BlockPlacement.NarrowEnds)
+        if (alpha != 1.0 && Plan.Options.Layout.HasNarrowShortcut)
             throw new ArgumentOutOfRangeException(nameof(alpha), alpha,
                 $"The '{Plan.Options.Layout.Name}' blocks' shortcuts join narrow tensors; the identity tensor multiplier (Sec. 3.3) is defined on the wide shortcut only. Leave it at 1.");
         foreach (var block in Blocks) block.SetIdentityMultiplier(alpha);

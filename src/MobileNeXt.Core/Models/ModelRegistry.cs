@@ -124,7 +124,7 @@ public static class ModelRegistry
                 new PaperResult(3.5, 300, 69.26, Table10 + ", Figure 4(c)"), Fig4Source),
             // Sec. 4.4 prints no parameters or MAdds for its ablations, only the change in top-1 against 74.02 %.
             ("mobilenext_narrow_shortcut_100", "MobileNeXt ablation", BlockLayout.NarrowShortcut,
-                "Sec. 4.4's ablation: the sandglass convs cut at the narrow tensor so the shortcut joins narrow tensors: pw expand + ReLU6 → dw, linear (stride s) → dw + ReLU6 → pw reduce, linear; on MobileNetV2's stage table with its 1×1 conv to 1280",
+                "Sec. 4.4's ablation: mobilenext_100's convs with the block boundaries at its bottleneck tensors, so shortcuts join bottlenecks of equal width: pw expand + ReLU6 → dw, linear (stride s) → dw + ReLU6 → pw reduce, linear",
                 null, Section44 + ", \"Importance of using wider transformation\" (top-1 −1 % against 74.02 %)"),
             ("mobilenext_relu6_residual_100", "MobileNeXt ablation", BlockLayout.SandglassReLU6Residual,
                 "Sec. 4.4's ablation: mobilenext_100 with ReLU6 after each block's last conv (a non-linear residual branch)",

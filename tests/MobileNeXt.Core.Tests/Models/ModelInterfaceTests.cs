@@ -38,7 +38,7 @@ public class ModelInterfaceTests
     [InlineData("mobilenext_se_100", 192, 384, 1280)] // the last block of each output stride
     [InlineData("mobilenext_fig4a_100", 192, 384, 1280)] // Fig. 4(a) expands after its stride: the last stride-16 block
     [InlineData("mobilenext_fig4c_100", 32, 576, 1280)] // MobileNetV2's table: the expansion (96 · 6) at stride 16, the 1×1 conv
-    [InlineData("mobilenext_narrow_shortcut_100", 32, 576, 1280)]
+    [InlineData("mobilenext_narrow_shortcut_100", 48, 576, 1280)] // its blocks end on bottlenecks: the last stride-8 one is 48 wide
     [InlineData("mobilenext_relu6_residual_100", 192, 576, 1280)] // mobilenext_100's taps
     public void Should_expose_feature_taps_at_strides_8_16_32(string name, int c8, int c16, int c32)
     {

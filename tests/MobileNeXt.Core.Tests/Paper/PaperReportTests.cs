@@ -171,8 +171,7 @@ public class PaperReportTests
         rows.Should().OnlyContain(r => r.PaperTop1Change == -1.0 && r.Baseline == "mobilenext_100");
         rows[0].BaselineParams.Should().Be(3_535_416, "architecture.md");
         rows[0].BaselineMacs.Should().Be(311_342_592);
-        rows[1].Note.Should().BeNull("an activation changes no parameter or MAC");
-        (rows[1].Params, rows[1].Macs).Should().Be((3_535_416, 311_342_592));
-        rows[0].Note.Should().Contain("MobileNetV2's stage table");
+        // Both keep mobilenext_100's convs: regrouped at the bottlenecks, or with one more activation (no parameter, no MAC).
+        rows.Should().OnlyContain(r => r.Note == null && r.Params == 3_535_416 && r.Macs == 311_342_592);
     }
 }
