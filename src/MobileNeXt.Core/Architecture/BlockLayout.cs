@@ -96,7 +96,8 @@ public sealed record BlockLayout(string Name, IReadOnlyList<ConvStep> Steps, Blo
 
     /// <summary>
     /// Sec. 4.4, "importance of linear residuals": the sandglass block with ReLU6 after its last conv as well, so the
-    /// residual branch ends non-linearly.
+    /// residual branch ends non-linearly. The released blocks built without their last dw (288→384, 576→960) already end
+    /// in the expanding pw's ReLU6 and do not change.
     /// </summary>
     public static BlockLayout SandglassReLU6Residual { get; } = new("sandglass, ReLU6 residual",
     [
