@@ -6,12 +6,12 @@ using static MobileNeXt.Cli.Format;
 
 namespace MobileNeXt.Cli;
 
-/// <summary><c>mobilenext paper</c>: Tables 2 and 3 of the paper beside this implementation.</summary>
+/// <summary><c>mobilenext paper</c>: Tables 2, 3, 5, 6 and 10 and the Sec. 4.4 ablations beside this implementation.</summary>
 internal static class PaperCommand
 {
     public static Command Create()
     {
-        var command = new Command("paper", "Compare the paper's Table 2 (architecture), Table 3 (params, MAdds, top-1), Table 5 (MobileNetV2 + dw) and Table 6 (MobileNeXt†) with what this library builds, and say why they differ.");
+        var command = new Command("paper", "Compare the paper's Table 2 (architecture), Table 3 (params, MAdds, top-1), Table 5 (MobileNetV2 + dw), Table 6 (MobileNeXt†), Table 10 (the Fig. 4 block variants) and the Sec. 4.4 ablations with what this library builds, and say why they differ.");
         command.SetAction(_ =>
         {
             TorchRuntime.EnsureAvailable();
@@ -35,9 +35,27 @@ internal static class PaperCommand
             Line();
             PrintComparison("Table 6 — MobileNeXt† (squeeze-excite, swish) at 224²", PaperReport.Table6(), "0.00", "0.0#",
                 PaperReport.Table6ParamsToleranceMillions, "Table 6).");
+            Line();
+            PrintComparison("Table 10 — the Fig. 4 block variants on MobileNeXt-1.0 (supplementary Sec. A)", PaperReport.Table10(), "0.0", "0.00",
+                PaperReport.ParamsToleranceMillions, "Table 10).");
+            Line();
+            PrintAblations(PaperReport.Section44());
             return 0;
         });
         return command;
+    }
+
+    /// <summary>Sec. 4.4's ablations: the paper's top-1 statement beside their size and cost here and <c>mobilenext_100</c>'s.</summary>
+    private static void PrintAblations(IReadOnlyList<AblationRow> rows)
+    {
+        var notes = new Footnotes();
+        var table = NewTable("Sec. 4.4 — block ablations (the paper prints no params or MAdds for them)").Columns(
+            "model", "ablation", "paper, top-1 vs 74.02 %", ">params (M)", ">MACs (M)", "note");
+        foreach (var r in rows)
+            table.Row(r.Model, r.Ablation, r.PaperStatement, Millions(r.Params, "0.000"), Millions(r.Macs, "0.0"), notes.Reference(r.Note));
+        table.Row(rows[0].Baseline, "none (the sandglass network)", "74.02 (Table 10)", Millions(rows[0].BaselineParams, "0.000"), Millions(rows[0].BaselineMacs, "0.0"), "");
+        AnsiConsole.Write(table);
+        notes.Write();
     }
 
     /// <summary>A table's rows — the paper's params, MAdds and top-1 beside ours, with the deviations' footnotes.</summary>

@@ -38,7 +38,7 @@ internal static class SummaryCommand
                 string stride = Stride(p).ToString(CultureInfo.InvariantCulture);
                 (string layer, string hidden, string shortcut) = modules[name] switch
                 {
-                    SandglassBlock b => ("sandglass", Hidden(b.Spec.HiddenChannels), b.Spec.HasShortcut ? $"+id {b.ShortcutChannels}/{b.Spec.OutChannels}ch" : None),
+                    SandglassBlock b => (b.Spec.Layout.Name, Hidden(b.Spec.HiddenChannels), b.Spec.HasShortcut ? $"+id {b.ShortcutChannels}/{b.Spec.OutChannels}ch" : None),
                     SeSandglassBlock s => ("sandglass + SE", Hidden(s.Spec.HiddenChannels), s.Spec.HasResidual ? $"+id {s.Spec.OutChannels}/{s.Spec.OutChannels}ch" : None),
                     InvertedResidual r => ("inverted residual", Hidden(r.HiddenChannels), p.InputShape.SequenceEqual(p.OutputShape) ? $"+id {r.OutChannels}/{r.OutChannels}ch" : None),
                     _ when i == 0 => ("stem conv 3×3", None, None),

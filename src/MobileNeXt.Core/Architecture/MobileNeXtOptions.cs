@@ -24,6 +24,17 @@ public sealed record MobileNeXtOptions
     /// <summary>Block layout. Default <see cref="MobileNeXtVariant.Released"/>.</summary>
     public MobileNeXtVariant Variant { get; init; } = MobileNeXtVariant.Released;
 
+    /// <summary>
+    /// The blocks' conv sequence. Default <see cref="BlockLayout.Sandglass"/>. A <see cref="BlockPlacement.WideEnds"/>
+    /// layout is built on MobileNeXt's stage table with the widths, strides and shortcuts <see cref="Variant"/> chooses
+    /// (the released variant's positional blocks drop only depthwise convs on a block's ends, so a layout whose depthwise
+    /// convs sit on the hidden tensor, Fig. 4(a) and (b), keeps them in every block); a
+    /// <see cref="BlockPlacement.NarrowEnds"/> layout on MobileNetV2's table (no variant); a
+    /// <see cref="BlockPlacement.SandglassBottlenecks"/> layout cuts the sandglass network the variant chooses at its
+    /// bottlenecks. The last two join narrow tensors with their shortcuts, so they take no identity multiplier.
+    /// </summary>
+    public BlockLayout Layout { get; init; } = BlockLayout.Sandglass;
+
     /// <summary>Throws an <see cref="ArgumentOutOfRangeException"/> naming the first invalid value and what to use instead.</summary>
     public void Validate()
     {
@@ -38,6 +49,14 @@ public sealed record MobileNeXtOptions
             throw new ArgumentOutOfRangeException(nameof(InChannels), InChannels, $"InChannels must be positive (3 for RGB); got {InChannels}.");
         if (!Enum.IsDefined(Variant))
             throw new ArgumentOutOfRangeException(nameof(Variant), Variant, "Unknown variant; use Released or Uniform.");
+        ArgumentNullException.ThrowIfNull(Layout, nameof(Layout));
+        Layout.Validate();
+        if (Layout.HasNarrowShortcut && IdentityMultiplier != 1.0)
+            throw new ArgumentOutOfRangeException(nameof(IdentityMultiplier), IdentityMultiplier,
+                $"The '{Layout.Name}' blocks' shortcuts join narrow tensors; the identity tensor multiplier (Sec. 3.3) is defined on the wide shortcut only. Leave it at 1.");
+        if (Layout.Placement == BlockPlacement.NarrowEnds && Variant != MobileNeXtVariant.Released)
+            throw new ArgumentOutOfRangeException(nameof(Variant), Variant,
+                $"The '{Layout.Name}' blocks are built on MobileNetV2's stage table, which has no positional variants; leave Variant at Released.");
     }
 }
 

@@ -8,21 +8,33 @@ namespace MobileNeXt.Architecture;
 /// <param name="StemChannels">Output channels of the 3×3 stride-2 stem conv.</param>
 /// <param name="Blocks">The sandglass blocks, in order (20 for Table 2).</param>
 /// <param name="StageEnds">Index into <see cref="Blocks"/> of the last block of each stage.</param>
-public sealed record MobileNeXtPlan(MobileNeXtOptions Options, int StemChannels, IReadOnlyList<BlockSpec> Blocks, IReadOnlyList<int> StageEnds)
+/// <param name="HeadChannels">Output channels of a 1×1 conv + BN + ReLU6 after the last block (MobileNetV2's 1280), or 0 for none.</param>
+public sealed record MobileNeXtPlan(MobileNeXtOptions Options, int StemChannels, IReadOnlyList<BlockSpec> Blocks, IReadOnlyList<int> StageEnds, int HeadChannels = 0)
 {
-    /// <summary>Channels of the last block's output, the width of the pooled features.</summary>
-    public int FeatureChannels => Blocks[^1].OutChannels;
+    /// <summary>The width of the pooled features: the head conv's, else the last block's output.</summary>
+    public int FeatureChannels => HeadChannels > 0 ? HeadChannels : Blocks[^1].OutChannels;
 
-    /// <summary>Plans the network <paramref name="options"/> describe, from <see cref="StageTables.MobileNeXt"/>.</summary>
-    public static MobileNeXtPlan Create(MobileNeXtOptions? options = null) => Create(options ?? new MobileNeXtOptions(), StageTables.MobileNeXt);
+    /// <summary>
+    /// Plans the network <paramref name="options"/> describe, from <see cref="StageTables.MobileNeXt"/>, or from
+    /// <see cref="StageTables.MobileNetV2"/> for a <see cref="BlockPlacement.NarrowEnds"/> layout.
+    /// </summary>
+    public static MobileNeXtPlan Create(MobileNeXtOptions? options = null)
+    {
+        options ??= new MobileNeXtOptions();
+        return Create(options, options.Layout.Placement == BlockPlacement.NarrowEnds ? StageTables.MobileNetV2 : StageTables.MobileNeXt);
+    }
 
-    /// <summary>Plans a network from a custom stage table (same rules as Table 2).</summary>
+    /// <summary>
+    /// Plans a network from a custom stage table (same rules as Table 2; for a <see cref="BlockPlacement.NarrowEnds"/>
+    /// layout, MobileNetV2's rules: <see cref="StageSpec.ReductionRatio"/> is the expansion ratio).
+    /// </summary>
     public static MobileNeXtPlan Create(MobileNeXtOptions options, IReadOnlyList<StageSpec> stages)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(stages);
         options.Validate();
         if (stages.Count == 0) throw new ArgumentException("The stage table is empty.", nameof(stages));
+        if (options.Layout.Placement == BlockPlacement.NarrowEnds) return CreateNarrowEnds(options, stages);
 
         double w = options.Width;
         int stem = ChannelRounding.MakeDivisible(StageTables.MobileNeXtStemChannels * w);
@@ -40,14 +52,72 @@ public sealed record MobileNeXtPlan(MobileNeXtOptions Options, int StemChannels,
             for (int i = 0; i < stage.Repeats; i++)
             {
                 int stride = i == 0 ? stage.Stride : 1;
-                blocks.Add(options.Variant == MobileNeXtVariant.Released
+                var block = options.Variant == MobileNeXtVariant.Released
                     ? ReleasedBlock(input, output, stride, stage.ReductionRatio, keep3x3 && i == 0)
-                    : UniformBlock(input, output, stride, stage.ReductionRatio));
+                    : UniformBlock(input, output, stride, stage.ReductionRatio);
+                if (!options.Layout.ReleasedPositions) block = block with { FirstDepthwise = true, LastDepthwise = true };
+                blocks.Add(options.Layout.Placement == BlockPlacement.WideEnds ? block with { Layout = options.Layout } : block);
                 input = output;
             }
             stageEnds.Add(blocks.Count - 1);
         }
-        return new MobileNeXtPlan(options, stem, blocks, stageEnds);
+        var plan = new MobileNeXtPlan(options, stem, blocks, stageEnds);
+        return options.Layout.Placement == BlockPlacement.SandglassBottlenecks ? CutAtBottlenecks(plan) : plan;
+    }
+
+    /// <summary>
+    /// The same convs as <paramref name="sandglass"/>'s blocks, regrouped so each block runs from one sandglass block's
+    /// bottleneck to the next one's (<see cref="BlockLayout.NarrowShortcut"/>): a first block with the first sandglass
+    /// block's head (its first dw, pw reduce), then for each sandglass block k its tail (pw expand, last dw) and block
+    /// k + 1's head (first dw, pw reduce); the last block ends on the last sandglass block's output.
+    /// </summary>
+    private static MobileNeXtPlan CutAtBottlenecks(MobileNeXtPlan sandglass)
+    {
+        var layout = sandglass.Options.Layout;
+        var b = sandglass.Blocks;
+        int stem = sandglass.StemChannels;
+        var cut = new List<BlockSpec>
+        {
+            // hidden = input: no pw expand, no strided dw; [dw + ReLU6] → pw reduce
+            new(stem, b[0].HiddenChannels, stem, 1, FirstDepthwise: false, LastDepthwise: b[0].FirstDepthwise, HasShortcut: false) { Layout = layout },
+        };
+        for (int k = 0; k < b.Count; k++)
+        {
+            bool last = k == b.Count - 1;
+            int output = last ? b[k].OutChannels : b[k + 1].HiddenChannels; // the last block has no pw reduce (hidden = output)
+            cut.Add(new BlockSpec(b[k].HiddenChannels, output, b[k].OutChannels, b[k].Stride,
+                FirstDepthwise: b[k].LastDepthwise, LastDepthwise: !last && b[k + 1].FirstDepthwise,
+                HasShortcut: b[k].HiddenChannels == output && b[k].Stride == 1) { Layout = layout });
+        }
+        return sandglass with { Blocks = cut, StageEnds = sandglass.StageEnds.Select(e => e + 1).ToList() };
+    }
+
+    /// <summary>
+    /// A network whose blocks join narrow tensors, on MobileNetV2's rules (torchvision's <c>mobilenet_v2</c>): stem
+    /// <c>MakeDivisible(32w)</c>, stage outputs <c>MakeDivisible(c·w)</c>, hidden width <c>round(in · t)</c>, a shortcut
+    /// iff in = out and stride 1, and a 1×1 conv to <c>MakeDivisible(1280 · max(1, w))</c> before pooling.
+    /// </summary>
+    private static MobileNeXtPlan CreateNarrowEnds(MobileNeXtOptions options, IReadOnlyList<StageSpec> stages)
+    {
+        double w = options.Width;
+        int stem = ChannelRounding.MakeDivisible(StageTables.MobileNeXtStemChannels * w);
+        var blocks = new List<BlockSpec>();
+        var stageEnds = new List<int>();
+        int input = stem;
+        foreach (var stage in stages)
+        {
+            int output = ChannelRounding.MakeDivisible(stage.Channels * w);
+            for (int i = 0; i < stage.Repeats; i++)
+            {
+                int stride = i == 0 ? stage.Stride : 1;
+                int hidden = (int)Math.Round((double)input * stage.ReductionRatio, MidpointRounding.ToEven);
+                blocks.Add(new BlockSpec(input, output, hidden, stride, FirstDepthwise: true, LastDepthwise: true,
+                    HasShortcut: input == output && stride == 1) { Layout = options.Layout });
+                input = output;
+            }
+            stageEnds.Add(blocks.Count - 1);
+        }
+        return new MobileNeXtPlan(options, stem, blocks, stageEnds, ChannelRounding.MakeDivisible(StageTables.MobileNetV2LastChannels * Math.Max(1.0, w)));
     }
 
     /// <summary>

@@ -29,6 +29,9 @@ public static class StageTables
     /// <summary>Stem output channels at width 1.0 (Table 2, row 1: conv2d 3×3, stride 2, 32 channels).</summary>
     public const int MobileNeXtStemChannels = 32;
 
+    /// <summary>MobileNetV2's last 1×1 conv width at width 1.0 (Sandler et al. 2018, Table 2), scaled only for w &gt; 1.</summary>
+    public const int MobileNetV2LastChannels = 1280;
+
     /// <summary>
     /// MobileNetV2's inverted-residual table (Sandler et al. 2018, Table 2; torchvision's
     /// <c>inverted_residual_setting</c>). Here <see cref="StageSpec.ReductionRatio"/> holds the expansion ratio t.

@@ -14,14 +14,21 @@ namespace MobileNeXt.Layers;
 /// <remarks>
 /// The layers sit in one <c>conv</c> Sequential that includes the ReLU6 modules, so the state_dict keys are the
 /// released code's: <c>conv.0</c>, <c>conv.3</c>, <c>conv.5</c>, <c>conv.8</c> for a four-conv block (architecture.md).
+/// <para>
+/// How it stays one small class for every block the paper compares: the conv sequence is data
+/// (<see cref="BlockSpec.Layout"/>, a list of <see cref="ConvStep"/>s saying which tensor each conv reads and writes,
+/// whether ReLU6 follows and which conv carries the stride), and this constructor is one loop over it. The Fig. 4
+/// variants and the Sec. 4.4 ablations are values of <see cref="BlockLayout"/>, not subclasses; the sandglass layout
+/// builds exactly the modules it built before layouts existed, so <c>mobilenext_*</c> keys and weights are unchanged.
+/// </para>
 /// </remarks>
 public sealed class SandglassBlock : nn.Module<Tensor, Tensor>, IExpansionTap
 {
     private readonly Sequential conv;
-    private readonly int expandEnd; // number of leading layers up to and including the expanding pw's ReLU6
+    private readonly int expandEnd; // number of leading layers up to and including the conv (+ BN, + ReLU6) that writes the wide tensor
 
     /// <summary>Builds the block <paramref name="spec"/> describes.</summary>
-    /// <param name="spec">Widths, stride, which depthwise convs and whether a shortcut.</param>
+    /// <param name="spec">Widths, stride, layout, which depthwise convs and whether a shortcut.</param>
     /// <param name="identityMultiplier">α in [0, 1]; used only when the block has a shortcut.</param>
     public SandglassBlock(BlockSpec spec, double identityMultiplier = 1.0) : this(spec, identityMultiplier, fused: false) { }
 
@@ -30,30 +37,26 @@ public sealed class SandglassBlock : nn.Module<Tensor, Tensor>, IExpansionTap
     {
         ArgumentNullException.ThrowIfNull(spec);
         IdentityShortcutValidation.Validate(identityMultiplier);
+        var layout = spec.Layout;
+        layout.Validate();
         if (spec.Stride is not (1 or 2)) throw new ArgumentOutOfRangeException(nameof(spec), spec.Stride, "Stride must be 1 or 2.");
-        if (spec.Stride != 1 && !spec.LastDepthwise) throw new ArgumentException("A strided block needs its last depthwise conv, which carries the stride.", nameof(spec));
+        if (spec.Stride != 1 && !spec.Builds(layout.StrideStep))
+            throw new ArgumentException("A strided block needs the conv that carries its stride (the sandglass block's last depthwise conv).", nameof(spec));
         if (spec.HasShortcut && (spec.InChannels != spec.OutChannels || spec.Stride != 1))
             throw new ArgumentException($"A shortcut needs equal input and output channels and stride 1; got {spec}.", nameof(spec));
         Spec = spec;
         IdentityMultiplier = identityMultiplier;
 
         var layers = new List<nn.Module<Tensor, Tensor>>();
-        if (spec.FirstDepthwise)
+        for (int i = 0; i < layout.Steps.Count; i++)
         {
-            layers.Add(ConvLayers.Conv(spec.InChannels, spec.InChannels, 3, groups: spec.InChannels, fused: fused)); // dw
-            layers.Add(ConvLayers.Norm(spec.InChannels, fused));
-            layers.Add(ConvLayers.Act());
-        }
-        layers.Add(ConvLayers.Conv(spec.InChannels, spec.HiddenChannels, 1, fused: fused)); // pw reduce, linear
-        layers.Add(ConvLayers.Norm(spec.HiddenChannels, fused));
-        layers.Add(ConvLayers.Conv(spec.HiddenChannels, spec.OutChannels, 1, fused: fused)); // pw expand
-        layers.Add(ConvLayers.Norm(spec.OutChannels, fused));
-        layers.Add(ConvLayers.Act());
-        expandEnd = layers.Count;
-        if (spec.LastDepthwise)
-        {
-            layers.Add(ConvLayers.Conv(spec.OutChannels, spec.OutChannels, 3, spec.Stride, groups: spec.OutChannels, fused: fused)); // dw, linear, stride s
-            layers.Add(ConvLayers.Norm(spec.OutChannels, fused));
+            var step = layout.Steps[i];
+            if (!spec.Builds(i)) continue;
+            int input = spec.Channels(step.From), output = spec.Channels(step.To);
+            layers.Add(ConvLayers.Conv(input, output, step.Depthwise ? 3 : 1, step.Strided ? spec.Stride : 1, step.Depthwise ? input : 1, fused)); // dw or pw
+            layers.Add(ConvLayers.Norm(output, fused));
+            if (step.Activated) layers.Add(ConvLayers.Act());
+            if (i == layout.ExpansionStep) expandEnd = layers.Count;
         }
         conv = nn.Sequential(layers);
         RegisterComponents();
@@ -86,8 +89,9 @@ public sealed class SandglassBlock : nn.Module<Tensor, Tensor>, IExpansionTap
     }
 
     /// <summary>
-    /// Runs the block and also returns the expanding pointwise conv's activated output (before the last depthwise
-    /// conv): the tap SSDLite attaches to (Sec. 4.5).
+    /// Runs the block and also returns the expanding pointwise conv's activated output (in the sandglass block, before
+    /// the last depthwise conv; in general, the output of <see cref="BlockLayout.ExpansionStep"/>): the tap SSDLite
+    /// attaches to (Sec. 4.5).
     /// </summary>
     public (Tensor Output, Tensor Expanded) ForwardWithExpandedTap(Tensor x)
     {

@@ -8,7 +8,8 @@ namespace MobileNeXt.Models;
 
 /// <summary>
 /// MobileNeXt (Zhou et al., ECCV 2020, Table 2): a 3×3 stride-2 stem, 20 sandglass blocks, global average pooling,
-/// dropout and a linear classifier. With <see cref="MobileNeXtVariant.Released"/> (the default) its state_dict keys
+/// dropout and a linear classifier; with another <see cref="MobileNeXtOptions.Layout"/>, the same network with the
+/// paper's Fig. 4 block variants or Sec. 4.4 ablations in place of the sandglass block. With <see cref="MobileNeXtVariant.Released"/> (the default) its state_dict keys
 /// and shapes are the released PyTorch code's, so its checkpoints load unchanged.
 /// </summary>
 public sealed class MobileNeXtNet : ImageClassifier
@@ -32,6 +33,7 @@ public sealed class MobileNeXtNet : ImageClassifier
             nn.Sequential(ConvLayers.Conv(options.InChannels, plan.StemChannels, 3, stride: 2, fused: fused), ConvLayers.Norm(plan.StemChannels, fused), ConvLayers.Act()),
         };
         layers.AddRange(plan.Blocks.Select(b => new SandglassBlock(b, options.IdentityMultiplier, fused)));
+        if (plan.HeadChannels > 0) layers.Add(MobileNetV2.ConvNormAct(plan.Blocks[^1].OutChannels, plan.HeadChannels, 1, 1, fused: fused)); // MobileNetV2's last 1×1 conv
         var (taps, tapPoints) = LocateTaps(plan);
         featureTaps = taps;
         Build(nn.Sequential(layers), plan.FeatureChannels, options.NumClasses, options.DropRate, tapPoints);
@@ -49,7 +51,7 @@ public sealed class MobileNeXtNet : ImageClassifier
     /// <summary>The plan this network was built from: options, stem width and every block.</summary>
     public MobileNeXtPlan Plan { get; }
 
-    /// <summary>The sandglass blocks in order (<c>features.1</c> … <c>features.20</c>).</summary>
+    /// <summary>The blocks in order (<c>features.1</c> … <c>features.20</c> for Table 2).</summary>
     public IEnumerable<SandglassBlock> Blocks => Features.children().OfType<SandglassBlock>();
 
     /// <inheritdoc />
@@ -65,6 +67,9 @@ public sealed class MobileNeXtNet : ImageClassifier
     public void SetIdentityMultiplier(double alpha)
     {
         IdentityShortcutValidation.Validate(alpha);
+        if (alpha != 1.0 && Plan.Options.Layout.HasNarrowShortcut)
+            throw new ArgumentOutOfRangeException(nameof(alpha), alpha,
+                $"The '{Plan.Options.Layout.Name}' blocks' shortcuts join narrow tensors; the identity tensor multiplier (Sec. 3.3) is defined on the wide shortcut only. Leave it at 1.");
         foreach (var block in Blocks) block.SetIdentityMultiplier(alpha);
     }
 
@@ -86,19 +91,20 @@ public sealed class MobileNeXtNet : ImageClassifier
             int before = stride;
             stride *= blocks[i].Stride;
             if (stride == 8) tap8 = i + 1;
-            if (before == 16 && stride == 32) { tap16 = i + 1; expanded = true; }
+            if (before == 16 && stride == 32 && blocks[i].ExpandsBeforeStride && !expanded) { tap16 = i + 1; expanded = true; }
             else if (stride == 16 && !expanded) tap16 = i + 1;
         }
         if (stride != 32 || tap8 < 0 || tap16 < 0)
             throw new ArgumentException("The stage table must reach output strides 8, 16 and 32.");
         var b16 = blocks[tap16 - 1];
+        int last = blocks.Count + (plan.HeadChannels > 0 ? 1 : 0);
         var taps = new List<FeatureTap>
         {
             new($"features.{tap8}", 8, blocks[tap8 - 1].OutChannels),
-            // The expanding pw's ReLU6 sits at conv.7 after a first dw (3 layers + 4), else at conv.4.
-            expanded ? new($"features.{tap16}.conv.{(b16.FirstDepthwise ? 7 : 4)}", 16, b16.OutChannels) : new($"features.{tap16}", 16, b16.OutChannels),
-            new($"features.{blocks.Count}", 32, plan.FeatureChannels),
+            // The expanding pw's ReLU6 sits at conv.7 of a full sandglass block, at conv.4 without its first dw.
+            expanded ? new($"features.{tap16}.conv.{b16.ExpansionLayerIndex()}", 16, b16.ExpansionChannels) : new($"features.{tap16}", 16, b16.OutChannels),
+            new($"features.{last}", 32, plan.FeatureChannels),
         };
-        return (taps, [(tap8, false), (tap16, expanded), (blocks.Count, false)]);
+        return (taps, [(tap8, false), (tap16, expanded), (last, false)]);
     }
 }

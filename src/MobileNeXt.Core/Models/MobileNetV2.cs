@@ -44,7 +44,6 @@ public sealed record MobileNetV2Options
 /// </summary>
 public sealed class MobileNetV2 : ImageClassifier
 {
-    private const int LastChannels = 1280;
     private const int Tap8 = 6, Tap16 = 14, Tap32 = 18;
 
     /// <summary>Builds the network with torchvision's initialisation.</summary>
@@ -55,7 +54,7 @@ public sealed class MobileNetV2 : ImageClassifier
         Options = options ??= new MobileNetV2Options();
         options.Validate();
         int input = ChannelRounding.MakeDivisible(32 * options.Width);
-        int last = ChannelRounding.MakeDivisible(LastChannels * Math.Max(1.0, options.Width));
+        int last = ChannelRounding.MakeDivisible(StageTables.MobileNetV2LastChannels * Math.Max(1.0, options.Width));
         var layers = new List<nn.Module<Tensor, Tensor>> { ConvNormAct(options.InChannels, input, 3, 2, fused: fused) };
         foreach (var stage in StageTables.MobileNetV2)
         {

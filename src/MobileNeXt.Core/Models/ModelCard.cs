@@ -34,7 +34,10 @@ public sealed class ModelCard
     /// <summary>Registry name, e.g. <c>mobilenext_100</c>.</summary>
     public string Name { get; }
 
-    /// <summary><c>MobileNeXt</c>, <c>MobileNeXt (uniform)</c>, <c>MobileNetV2</c> or <c>MobileNeXt†</c>.</summary>
+    /// <summary>
+    /// <c>MobileNeXt</c>, <c>MobileNeXt (uniform)</c>, <c>MobileNetV2</c>, <c>MobileNetV2 + dw</c>, <c>MobileNeXt†</c>,
+    /// <c>MobileNeXt Fig. 4(a)</c> … <c>(c)</c> or <c>MobileNeXt ablation</c>.
+    /// </summary>
     public string Family { get; }
 
     /// <summary>Width multiplier.</summary>

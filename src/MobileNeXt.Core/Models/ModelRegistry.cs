@@ -7,7 +7,9 @@ namespace MobileNeXt.Models;
 /// Every named model of the library (timm's naming: width ×100 in the name): <c>mobilenext_035 … mobilenext_140</c>
 /// (the released network), <c>mobilenext_uniform_035 … _140</c> (the paper's Table 1 block everywhere) and
 /// <c>mobilenetv2_035 … _140</c> (torchvision's MobileNetV2, the paper's baseline) and <c>mobilenext_se_100</c>,
-/// <c>mobilenext_se_110</c> (MobileNeXt† 1.0 and 1.1 of Table 6, with squeeze-excite).
+/// <c>mobilenext_se_110</c> (MobileNeXt† 1.0 and 1.1 of Table 6, with squeeze-excite), <c>mobilenetv2_dw_100</c>
+/// (Table 5), <c>mobilenext_fig4a_100</c> … <c>_fig4c_100</c> (Table 10's block variants) and
+/// <c>mobilenext_narrow_shortcut_100</c>, <c>mobilenext_relu6_residual_100</c> (Sec. 4.4's block ablations).
 /// </summary>
 public static class ModelRegistry
 {
@@ -17,6 +19,9 @@ public static class ModelRegistry
     internal const string Table3 = "Zhou et al. 2020, Table 3";
     internal const string Table5 = "Zhou et al. 2020, Table 5";
     internal const string Table6 = "Zhou et al. 2020, Table 6";
+    internal const string Table10 = "Zhou et al. 2020, Table 10";
+    internal const string Section44 = "Zhou et al. 2020, Sec. 4.4";
+    private const string Fig4Source = "Zhou et al., ECCV 2020, supplementary Sec. A, Fig. 4 and Table 10";
 
     // Table 3 of the paper, rows 6–10 (MobileNeXt) and 1–5 (MobileNetV2): params (M), MAdds (M), top-1 (%).
     private static readonly Dictionary<double, PaperResult> PaperMobileNeXt = new()
@@ -104,6 +109,30 @@ public static class ModelRegistry
                 "MobileNetV2-1.00 with a second 3×3 depthwise conv before each block's depthwise conv (the paper's Table 5 comparison)",
                 new PaperResult(3.6, 340, 73.02, Table5 + ", MobileNetV2 (2 Dwise convs, middle)"),
                 "Zhou et al., ECCV 2020, Sec. 4.3 and Table 5", () => v2dw(new ModelCreateOptions())), v2dw));
+        }
+        foreach (var (name, family, layout, description, paper, source) in new[]
+        {
+            // Supplementary Sec. A, Table 10 (rows Figure 4(a)–(c)); the readings are the layouts' doc comments.
+            ("mobilenext_fig4a_100", "MobileNeXt Fig. 4(a)", BlockLayout.Fig4a,
+                "MobileNeXt-1.00's blocks (widths, strides, shortcuts) as He et al.'s bottleneck with a depthwise 3×3: pw reduce + ReLU6 → dw + ReLU6 (stride s) → pw expand, linear; shortcut between the wide ends",
+                (PaperResult?)new PaperResult(3.4, 240, 68.90, Table10 + ", Figure 4(a)"), Fig4Source),
+            ("mobilenext_fig4b_100", "MobileNeXt Fig. 4(b)", BlockLayout.Fig4b,
+                "Fig. 4(a) with a second dw + ReLU6 in the bottleneck, before the strided one: pw reduce + ReLU6 → dw + ReLU6 → dw + ReLU6 (stride s) → pw expand, linear",
+                new PaperResult(3.4, 250, 70.11, Table10 + ", Figure 4(b)"), Fig4Source),
+            ("mobilenext_fig4c_100", "MobileNeXt Fig. 4(c)", BlockLayout.Fig4c,
+                "The sandglass block with its pointwise convs swapped: dw + ReLU6 → pw expand + ReLU6 → pw reduce, linear (stride s) → dw, linear; narrow ends and shortcut, on MobileNetV2's stage table with its 1×1 conv to 1280",
+                new PaperResult(3.5, 300, 69.26, Table10 + ", Figure 4(c)"), Fig4Source),
+            // Sec. 4.4 prints no parameters or MAdds for its ablations, only the change in top-1 against 74.02 %.
+            ("mobilenext_narrow_shortcut_100", "MobileNeXt ablation", BlockLayout.NarrowShortcut,
+                "Sec. 4.4's ablation: mobilenext_100's convs with the block boundaries at its bottleneck tensors, so shortcuts join bottlenecks of equal width: pw expand + ReLU6 → dw, linear (stride s) → dw + ReLU6 → pw reduce, linear",
+                null, Section44 + ", \"Importance of using wider transformation\" (top-1 −1 % against 74.02 %)"),
+            ("mobilenext_relu6_residual_100", "MobileNeXt ablation", BlockLayout.SandglassReLU6Residual,
+                "Sec. 4.4's ablation: mobilenext_100 with ReLU6 after each block's last conv (a non-linear residual branch)",
+                null, Section44 + ", \"Importance of linear residuals\" (top-1 nearly −1 % against 74.02 %)"),
+        })
+        {
+            Func<ModelCreateOptions, ImageClassifier> variant = o => new MobileNeXtNet(MobileNeXt(o.Width ?? 1.0, MobileNeXtVariant.Released, o) with { Layout = layout });
+            entries.Add((new ModelCard(name, family, 1.0, description, paper, source, () => variant(new ModelCreateOptions())), variant));
         }
         foreach (var (suffix, depth, groups, paper) in new[]
         {

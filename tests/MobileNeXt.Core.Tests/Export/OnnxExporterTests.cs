@@ -43,6 +43,11 @@ public class OnnxExporterTests(ITestOutputHelper output)
     [InlineData("mobilenext_035", 0.0)]
     [InlineData("mobilenext_se_100", 1.0)]
     [InlineData("mobilenext_se_110", 1.0)]
+    [InlineData("mobilenext_fig4a_100", 0.5)] // Table 10's variants and Sec. 4.4's ablations: layouts of the same block
+    [InlineData("mobilenext_fig4b_100", 1.0)]
+    [InlineData("mobilenext_fig4c_100", 1.0)] // a strided 1×1 conv, narrow shortcuts, MobileNetV2's 1×1 head conv
+    [InlineData("mobilenext_narrow_shortcut_100", 1.0)]
+    [InlineData("mobilenext_relu6_residual_100", 1.0 / 6)]
     public void Should_give_the_logits_of_every_family(string name, double alpha)
     {
         using var model = ModelRegistry.Create(name, new ModelCreateOptions { NumClasses = 10, IdentityMultiplier = alpha });

@@ -34,6 +34,11 @@ public class FuseTests
     [Theory]
     [InlineData("mobilenetv2_050")]
     [InlineData("mobilenext_uniform_035")]
+    [InlineData("mobilenext_fig4a_100")]
+    [InlineData("mobilenext_fig4b_100")]
+    [InlineData("mobilenext_fig4c_100")]
+    [InlineData("mobilenext_narrow_shortcut_100")]
+    [InlineData("mobilenext_relu6_residual_100")]
     public void Should_fuse_every_family(string name)
     {
         using var model = ModelRegistry.Create(name, new ModelCreateOptions { NumClasses = 5 });

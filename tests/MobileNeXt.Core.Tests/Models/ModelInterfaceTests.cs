@@ -36,6 +36,10 @@ public class ModelInterfaceTests
     [InlineData("mobilenext_100", 192, 576, 1280)] // Sec. 4.5: SSDLite at the last pw of stride 16 (576) and the end
     [InlineData("mobilenetv2_100", 32, 576, 1280)] // MobileNetV2 paper: expansion of layer 15 at stride 16
     [InlineData("mobilenext_se_100", 192, 384, 1280)] // the last block of each output stride
+    [InlineData("mobilenext_fig4a_100", 192, 384, 1280)] // Fig. 4(a) expands after its stride: the last stride-16 block
+    [InlineData("mobilenext_fig4c_100", 32, 576, 1280)] // MobileNetV2's table: the expansion (96 · 6) at stride 16, the 1×1 conv
+    [InlineData("mobilenext_narrow_shortcut_100", 48, 576, 1280)] // its blocks end on bottlenecks: the last stride-8 one is 48 wide
+    [InlineData("mobilenext_relu6_residual_100", 192, 576, 1280)] // mobilenext_100's taps
     public void Should_expose_feature_taps_at_strides_8_16_32(string name, int c8, int c16, int c32)
     {
         using var model = ModelRegistry.Create(name);
@@ -100,11 +104,13 @@ public class ModelInterfaceTests
     }
 
     [Fact]
-    public void Should_list_eighteen_models_with_cards()
+    public void Should_list_twenty_three_models_with_cards()
     {
         ModelRegistry.Names.Should().Contain(["mobilenext_035", "mobilenext_050", "mobilenext_075", "mobilenext_100", "mobilenext_140",
-            "mobilenext_uniform_100", "mobilenetv2_100", "mobilenetv2_dw_100", "mobilenext_se_100", "mobilenext_se_110"]);
-        ModelRegistry.Models.Should().HaveCount(18);
+            "mobilenext_uniform_100", "mobilenetv2_100", "mobilenetv2_dw_100", "mobilenext_se_100", "mobilenext_se_110",
+            "mobilenext_fig4a_100", "mobilenext_fig4b_100", "mobilenext_fig4c_100", "mobilenext_narrow_shortcut_100", "mobilenext_relu6_residual_100"]);
+        // 5 widths × 3 families, MobileNetV2 + dw, MobileNeXt† 1.0 and 1.1, Table 10's three variants, Sec. 4.4's two ablations
+        ModelRegistry.Models.Should().HaveCount(23);
         var card = ModelRegistry.GetCard("mobilenext_100");
         card.Paper!.Top1.Should().Be(74.0); // Table 3, row 7
         card.Params.Should().Be(3_535_416);

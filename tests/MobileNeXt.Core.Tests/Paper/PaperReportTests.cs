@@ -95,4 +95,83 @@ public class PaperReportTests
         row.MacsWithinTolerance.Should().BeFalse("no one-extra-depthwise reading reaches Table 5's 340 M");
         row.Note.Should().Contain("in the middle of each inverted residual block");
     }
+
+    [Fact]
+    public void Should_put_table_10_beside_the_fig_4_variants_and_explain_every_difference()
+    {
+        // Table 10 as printed (supplementary Sec. A): params (M), MAdds (M), top-1 (%).
+        (string Model, double Params, double MAdds, double Top1)[] printed =
+        [
+            ("mobilenetv2_100", 3.5, 300, 72.3), ("mobilenext_fig4a_100", 3.4, 240, 68.90), ("mobilenext_fig4b_100", 3.4, 250, 70.11),
+            ("mobilenext_fig4c_100", 3.5, 300, 69.26), ("mobilenext_100", 3.5, 300, 74.02),
+        ];
+        var rows = PaperReport.Table10();
+        rows.Select(r => (r.Model, r.Paper.ParamsMillions, r.Paper.MAddsMillions, r.Paper.Top1)).Should().Equal(printed);
+        foreach (var row in rows)
+        {
+            // within printed precision: half the last digit, 0.05 M params and 5 M MAdds
+            bool paramsOk = Math.Abs(row.Params / 1e6 - row.Paper.ParamsMillions) <= 0.05;
+            bool macsOk = Math.Abs(row.Macs / 1e6 - row.Paper.MAddsMillions) <= 5;
+            (row.ParamsWithinTolerance, row.MacsWithinTolerance).Should().Be((paramsOk, macsOk), row.Model);
+            row.ParamsWithinTolerance.Should().BeTrue($"{row.Model}: every row's params round to the printed figure");
+            if (paramsOk && macsOk) row.Note.Should().BeNull();
+            else row.Note.Should().NotBeNullOrEmpty($"{row.Model} deviates and must say why");
+        }
+        rows.Where(r => !r.MacsWithinTolerance).Select(r => r.Model).Should().Equal("mobilenext_fig4b_100", "mobilenext_fig4c_100", "mobilenext_100");
+
+        // Fig. 4(b)'s note quotes the other stride placements, each checked here in closed form.
+        var strideOnFirstDw = Architecture.BlockLayoutTests.OverMobileNeXt((c, i, o, h, s, r) => { c.Pw(i, h, r); c.Dw(h, r / s); c.Dw(h, r / s); c.Pw(h, o, r / s); });
+        var strideOnExpansion = Architecture.BlockLayoutTests.OverMobileNeXt((c, i, o, h, s, r) => { c.Pw(i, h, r); c.Dw(h, r); c.Dw(h, r); c.Pw(h, o, r / s); });
+        rows[2].Note.Should().Contain($"{strideOnFirstDw.Macs / 1e6:0.0} M with the stride on the first depthwise conv")
+            .And.Contain($"{strideOnExpansion.Macs / 1e6:0.0} M with the stride on the expanding pointwise conv");
+        strideOnFirstDw.Macs.Should().BeLessThan(245_000_000).And.BeGreaterThan(235_000_000, "no placement reaches 250 M");
+        strideOnExpansion.Macs.Should().BeLessThan(245_000_000 + 5_000_000);
+
+        // Fig. 4(c)'s: the stride on either depthwise conv instead of the reducing pointwise one, on MobileNetV2's table.
+        var onFirst = Architecture.BlockLayoutTests.OverMobileNetV2((c, i, o, h, s, r) => { c.Dw(i, r / s); if (h != i) c.Pw(i, h, r / s); c.Pw(h, o, r / s); c.Dw(o, r / s); });
+        var onLast = Architecture.BlockLayoutTests.OverMobileNetV2((c, i, o, h, s, r) => { c.Dw(i, r); if (h != i) c.Pw(i, h, r); c.Pw(h, o, r); c.Dw(o, r / s); });
+        rows[3].Note.Should().Contain($"{onFirst.Macs / 1e6:0.0} M with the stride on the first depthwise conv")
+            .And.Contain($"{onLast.Macs / 1e6:0.0} M with the stride on the last one");
+        Math.Abs(onFirst.Macs / 1e6 - 300).Should().BeGreaterThan(Math.Abs(rows[3].Macs / 1e6 - 300), "the reading used is the nearest to 300 M");
+        Math.Abs(onLast.Macs / 1e6 - 300).Should().BeGreaterThan(Math.Abs(rows[3].Macs / 1e6 - 300));
+    }
+
+    [Fact]
+    public void Should_explain_why_fig_4c_is_not_on_mobilenext_s_table()
+    {
+        // Fig. 4(c) on MobileNeXt's table: narrow tensors at the sandglass hidden widths (block k: hidden_k → stage width →
+        // hidden_k+1, the last to 1280 / 6 = 213), the stride on the reducing pw as used. Without a 1×1 conv back to 1280 the
+        // classifier sees 213 channels; with it, 0.27 M more. Neither rounds to Table 10's 3.5 M.
+        int[] hidden = [16, 32, 32, 32, 32, 48, 48, 48, 64, 64, 64, 64, 96, 96, 96, 96, 160, 160, 160, 208, 213];
+        int[] stage = [96, 144, 192, 192, 192, 288, 288, 288, 384, 384, 384, 384, 576, 576, 576, 576, 960, 960, 960, 1280];
+        int[] stride = [2, 1, 2, 1, 1, 2, 1, 1, 1, 1, 1, 1, 2, 1, 1, 1, 1, 1, 1, 1];
+        var c = new Architecture.BlockLayoutTests.ClosedForm();
+        c.Conv(3, 32, 3, 112);
+        int size = 112, input = 32;
+        for (int k = 0; k < stage.Length; k++)
+        {
+            c.Dw(input, size);
+            c.Pw(input, stage[k], size);
+            c.Pw(stage[k], hidden[k + 1], size / stride[k]);
+            c.Dw(hidden[k + 1], size / stride[k]);
+            size /= stride[k];
+            input = hidden[k + 1];
+        }
+        long without = c.Params + 213 * 1000 + 1000, with = c.Params + 213 * 1280 + 2 * 1280 + 1280 * 1000 + 1000;
+        Math.Abs(without / 1e6 - 3.5).Should().BeGreaterThan(0.5);
+        Math.Abs(with / 1e6 - 3.5).Should().BeGreaterThan(0.3);
+        PaperReport.Table10().Single(r => r.Model == "mobilenext_fig4c_100").Note.Should().Contain("Built on MobileNeXt's stage table no reading comes near 3.5 M");
+    }
+
+    [Fact]
+    public void Should_list_the_section_4_4_ablations_beside_mobilenext_100()
+    {
+        var rows = PaperReport.Section44();
+        rows.Select(r => r.Model).Should().Equal("mobilenext_narrow_shortcut_100", "mobilenext_relu6_residual_100");
+        rows.Should().OnlyContain(r => r.PaperTop1Change == -1.0 && r.Baseline == "mobilenext_100");
+        rows[0].BaselineParams.Should().Be(3_535_416, "architecture.md");
+        rows[0].BaselineMacs.Should().Be(311_342_592);
+        // Both keep mobilenext_100's convs: regrouped at the bottlenecks, or with one more activation (no parameter, no MAC).
+        rows.Should().OnlyContain(r => r.Note == null && r.Params == 3_535_416 && r.Macs == 311_342_592);
+    }
 }

@@ -316,6 +316,23 @@ public sealed class TrainerTests : IDisposable
         Directory.Exists(options.OutputDirectory).Should().BeFalse("the device is checked before the output folder is made");
     }
 
+    [Theory]
+    [InlineData("mobilenext_fig4a_100")] // Table 10's variants and Sec. 4.4's ablations, as `mobilenext train -m <name>` builds them
+    [InlineData("mobilenext_fig4b_100")]
+    [InlineData("mobilenext_fig4c_100")]
+    [InlineData("mobilenext_narrow_shortcut_100")]
+    [InlineData("mobilenext_relu6_residual_100")]
+    public void Should_train_the_block_variants_by_name(string model)
+    {
+        var recorder = new Recorder();
+        using var trainer = new Trainer(Tiny(model) with { Model = model, Epochs = 1, MaxStepsPerEpoch = 2, EmaDecay = null }, Shapes(), progress: recorder);
+        var result = trainer.Run();
+        recorder.Steps.Should().HaveCount(2);
+        recorder.Steps.Should().OnlyContain(s => double.IsFinite(s.Loss) && s.Loss > 0);
+        result.Epochs.Should().ContainSingle();
+        File.Exists(Path.Combine(trainer.Options.OutputDirectory, CheckpointStore.LastFileName)).Should().BeTrue();
+    }
+
     [Fact]
     public void Should_train_on_the_cpu_when_asked_by_name()
     {
