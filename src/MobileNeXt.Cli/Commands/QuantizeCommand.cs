@@ -79,12 +79,13 @@ internal static class QuantizeCommand
                 var preprocessing = new EvalPreprocessing(side, crop);
 
                 var data = TrainingData.Open(result.GetValue(calibration)!, syntheticImageSize: Math.Max(crop, 32));
+                // Checks the set's size now, before any weights are read; the images are read by the calibrator.
+                var batches = Evaluation.CalibrationBatches(data.Train, preprocessing, quantization.CalibrationImages);
                 using var model = ModelRegistry.Create(name, new ModelCreateOptions { Width = width, IdentityMultiplier = alpha, NumClasses = data.Train.Classes.Count });
                 ModelWeights.Load(model, weightsPath);
                 model.eval();
 
                 var clock = System.Diagnostics.Stopwatch.StartNew();
-                var batches = Evaluation.CalibrationBatches(data.Train, preprocessing, quantization.CalibrationImages);
                 var statistics = Int8Calibrator.Calibrate(model, batches, histograms: quantization.Method != CalibrationMethod.MinMax);
                 Line($"Calibrated {name} on {statistics.Images} images of {data.Description} ({side} → {crop}², {statistics.Tensors.Count} values, {clock.Elapsed.TotalSeconds:0.0} s).");
                 var report = Int8Exporter.Export(model, statistics, output, quantization, evalResize: side)!;

@@ -203,5 +203,19 @@ public class Int8ExportTests
         report.FloatOperators.Should().BeEmpty("squeeze-excite's Sigmoid and Mul run as QLinearSigmoid and QLinearMul too");
     }
 
+    [Fact]
+    public void Should_name_the_convs_onnx_runtime_leaves_in_float()
+    {
+        // The FP32 export has no Q/DQ, so every Conv stays float: the check that guards the INT8 export names them.
+        var (model, _) = Get(1.0);
+        string path = Path.Combine(TestSupport.TempDir(), "fp32.onnx");
+        MobileNeXt.Export.OnnxExporter.Export(model, path);
+        var report = Int8Exporter.InspectFusion(path);
+        report.AllConvsFused.Should().BeFalse();
+        report.QLinearConvs.Should().Be(0);
+        report.FloatConvs.Should().HaveCount(ConvModules(model));
+        report.FloatConvs.Should().Contain(n => n.StartsWith("features.", StringComparison.Ordinal), "ORT keeps the exporter's node names");
+    }
+
     public static TheoryData<string> RegistryNames() => [.. ModelRegistry.Names];
 }
