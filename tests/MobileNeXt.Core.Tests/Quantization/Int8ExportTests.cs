@@ -153,20 +153,8 @@ public class Int8ExportTests
     {
         var (model, statistics) = Get(alpha);
         var proto = Int8Exporter.Build(model, statistics, null);
-        var quantized = proto.Graph.Node.Where(n => n.OpType == "QuantizeLinear").Select(n => n.Output[0]).ToList();
-        foreach (var name in quantized) proto.Graph.Output.Add(new ValueInfoProto { Name = name });
-        string path = Path.Combine(TestSupport.TempDir(), "all-outputs.onnx");
-        File.WriteAllBytes(path, proto.ToByteArray());
-
-        using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_DISABLE_ALL };
-        using var session = new InferenceSession(path, options);
         using var x = TestSupport.Vectors["input"].contiguous();
-        using var value = OrtValue.CreateTensorValueFromMemory(x.data<float>().ToArray(), x.shape);
-        using var runOptions = new RunOptions();
-        using var outputs = session.Run(runOptions, ["input"], [value], quantized);
-        var ort = new Dictionary<string, Tensor>();
-        for (int i = 0; i < quantized.Count; i++)
-            ort[quantized[i]] = tensor(outputs[i].GetTensorDataAsSpan<byte>().ToArray().Select(b => (float)b).ToArray(), outputs[i].GetTensorTypeAndShape().Shape);
+        var ort = UnfusedQuantizedValues(proto, x);
 
         long elements = 0, flips = 0;
         float worst = 0;
@@ -184,6 +172,85 @@ public class Int8ExportTests
         worst.Should().BeLessThanOrEqualTo(1, "one quantization step at most");
         ((double)flips / elements).Should().BeLessThan(1e-4, $"flips are rare ({flips} of {elements})");
         foreach (var t in ort.Values) t.Dispose();
+    }
+
+    /// <summary>Every quantized (uint8) value of <paramref name="proto"/> on <paramref name="x"/>, from ONNX Runtime with optimizations off.</summary>
+    private static Dictionary<string, (byte[] Data, long[] Shape)> UnfusedBytes(ModelProto proto, Tensor x)
+    {
+        proto = proto.Clone();
+        var quantized = proto.Graph.Node.Where(n => n.OpType == "QuantizeLinear").Select(n => n.Output[0]).ToList();
+        foreach (var name in quantized) proto.Graph.Output.Add(new ValueInfoProto { Name = name });
+        string path = Path.Combine(TestSupport.TempDir(), "all-outputs.onnx");
+        File.WriteAllBytes(path, proto.ToByteArray());
+        using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_DISABLE_ALL };
+        using var session = new InferenceSession(path, options);
+        using var value = OrtValue.CreateTensorValueFromMemory(x.data<float>().ToArray(), x.shape);
+        using var runOptions = new RunOptions();
+        using var outputs = session.Run(runOptions, ["input"], [value], quantized);
+        return quantized.Select((name, i) => (name, outputs[i]))
+            .ToDictionary(p => p.name, p => (p.Item2.GetTensorDataAsSpan<byte>().ToArray(), p.Item2.GetTensorTypeAndShape().Shape));
+    }
+
+    private static Dictionary<string, Tensor> UnfusedQuantizedValues(ModelProto proto, Tensor x) =>
+        UnfusedBytes(proto, x).ToDictionary(kv => kv.Key, kv => tensor(kv.Value.Data.Select(b => (float)b).ToArray(), kv.Value.Shape));
+
+    /// <summary>
+    /// Each Conv as ONNX Runtime fuses it (one DQ → Conv → Q group in a model of its own, optimizations on: a
+    /// QLinearConv with requantization in the kernel), fed the unfused run's quantized input of that layer, gives the
+    /// unfused run's quantized output within one step — every layer of the released network.
+    /// </summary>
+    [Fact]
+    public void Should_run_each_fused_conv_within_one_step_of_the_unfused_graph()
+    {
+        var (model, statistics) = Get(1.0);
+        var proto = Int8Exporter.Build(model, statistics, null);
+        using var x = TestSupport.Vectors["input"].contiguous();
+        var unfused = UnfusedBytes(proto, x);
+        var producer = proto.Graph.Node.ToDictionary(n => n.Output[0]);
+        var init = proto.Graph.Initializer.ToDictionary(i => i.Name);
+        long elements = 0, flips = 0;
+        int worst = 0, convs = 0;
+        foreach (var conv in proto.Graph.Node.Where(n => n.OpType == "Conv"))
+        {
+            var inputDq = producer[conv.Input[0]];
+            var outputQ = proto.Graph.Node.Single(n => n.OpType == "QuantizeLinear" && n.Input[0] == conv.Output[0]);
+            var nodes = new[] { inputDq, producer[conv.Input[1]], producer[conv.Input[2]], conv, outputQ };
+            var single = new ModelProto { IrVersion = proto.IrVersion, Graph = new GraphProto { Name = conv.Name } };
+            single.OpsetImport.Add(proto.OpsetImport);
+            single.Graph.Node.Add(nodes.Select(n => n.Clone()));
+            single.Graph.Initializer.Add(nodes.SelectMany(n => n.Input).Where(init.ContainsKey).Distinct().Select(n => init[n]));
+            string inputName = inputDq.Input[0];
+            var (data, shape) = unfused[inputName];
+            single.Graph.Input.Add(Uint8Value(inputName, shape));
+            single.Graph.Output.Add(Uint8Value(outputQ.Output[0], unfused[outputQ.Output[0]].Shape));
+            string path = Path.Combine(TestSupport.TempDir(), "conv.onnx");
+            File.WriteAllBytes(path, single.ToByteArray());
+            Int8Exporter.InspectFusion(path).QLinearConvs.Should().Be(1, $"{conv.Name} runs fused");
+            using var session = new InferenceSession(path, new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL });
+            using var value = OrtValue.CreateTensorValueFromMemory(data, shape);
+            using var runOptions = new RunOptions();
+            using var outputs = session.Run(runOptions, [inputName], [value], [outputQ.Output[0]]);
+            var fused = outputs[0].GetTensorDataAsSpan<byte>();
+            var expected = unfused[outputQ.Output[0]].Data;
+            for (int i = 0; i < expected.Length; i++)
+            {
+                int d = Math.Abs(fused[i] - expected[i]);
+                worst = Math.Max(worst, d);
+                if (d != 0) flips++;
+            }
+            elements += expected.Length;
+            convs++;
+        }
+        convs.Should().Be(ConvModules(model));
+        worst.Should().BeLessThanOrEqualTo(1, "the fused kernel requantizes in fixed point; the reference in float: at most one step apart");
+        ((double)flips / elements).Should().BeLessThan(1e-3, $"{flips} of {elements} values one step apart");
+    }
+
+    private static ValueInfoProto Uint8Value(string name, long[] shape)
+    {
+        var value = MobileNeXt.Export.OnnxGraphBuilder.FloatValue(name, shape.Cast<object>().ToArray());
+        value.Type.TensorType.ElemType = (int)TensorProto.Types.DataType.Uint8;
+        return value;
     }
 
     /// <summary>Every registry network quantizes with every Conv fused (untrained weights, 32×32 noise, MinMax).</summary>
