@@ -65,6 +65,47 @@ public class SsdLiteTests
         }
     }
 
+    public class Detect
+    {
+        [Fact]
+        public void Should_find_the_reference_detections_of_image_0()
+        {
+            using var model = TestSupport.ReferenceDetector();
+            var detections = model.Detect(TestSupport.Vectors["input"]);
+            TestSupport.ShouldMatchAsASet(detections[0], TestSupport.ReferenceDetections());
+        }
+    }
+
+    public class Fuse
+    {
+        [Fact]
+        public void Should_reproduce_the_reference_with_every_BatchNorm_folded()
+        {
+            using var model = TestSupport.ReferenceDetector();
+            using var fused = model.Fuse();
+            fused.modules().OfType<TorchSharp.Modules.BatchNorm>().Should().BeEmpty();
+            fused.IsFused.Should().BeTrue();
+            using var _ = no_grad();
+            var (scores, boxes) = fused.call(TestSupport.Vectors["input"]);
+            using (scores)
+            using (boxes)
+            {
+                TestSupport.MaxAbsDiff(scores, TestSupport.Vectors["scores"]).Should().BeLessThan(5e-4f);
+                TestSupport.MaxAbsDiff(boxes, TestSupport.Vectors["boxes"]).Should().BeLessThan(5e-4f);
+            }
+            TestSupport.ShouldMatchAsASet(fused.Detect(TestSupport.Vectors["input"])[0], TestSupport.ReferenceDetections());
+        }
+
+        [Fact]
+        public void Should_refuse_to_fuse_twice()
+        {
+            using var model = SsdLite.CreateMobileNeXt();
+            using var fused = model.Fuse();
+            var act = () => fused.Fuse();
+            act.Should().Throw<InvalidOperationException>().WithMessage("*already fused*");
+        }
+    }
+
     public class Bad_input
     {
         [Fact]
