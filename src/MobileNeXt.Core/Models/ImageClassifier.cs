@@ -153,6 +153,18 @@ public abstract class ImageClassifier : nn.Module<Tensor, Tensor>
     /// <summary>The maps of <see cref="FeatureTaps"/> for one batch, in the same order.</summary>
     public virtual IReadOnlyList<Tensor> ForwardFeatureTaps(Tensor x)
     {
+        var (taps, output) = ForwardTaps(x, tapPoints);
+        output.Dispose();
+        return taps;
+    }
+
+    /// <summary>
+    /// Runs the whole backbone and hands out the maps at <paramref name="points"/> (index into <see cref="Features"/>;
+    /// <c>Expanded</c>: the block's expansion, through <see cref="IExpansionTap"/>, else its output) in the order the
+    /// backbone reaches them, with the backbone's last map. <see cref="ForwardFeatureTaps"/> and SSDLite's taps use it.
+    /// </summary>
+    internal (IReadOnlyList<Tensor> Taps, Tensor Output) ForwardTaps(Tensor x, IReadOnlyList<(int Index, bool Expanded)> points)
+    {
         ValidateInput(x);
         using var scope = NewDisposeScope();
         var taps = new List<Tensor>();
@@ -160,7 +172,7 @@ public abstract class ImageClassifier : nn.Module<Tensor, Tensor>
         for (int i = 0; i < features.Count; i++)
         {
             var block = (nn.Module<Tensor, Tensor>)features[i];
-            if (tapPoints.Contains((i, true)))
+            if (points.Contains((i, true)))
             {
                 var (output, expanded) = ((IExpansionTap)block).ForwardWithExpandedTap(y);
                 taps.Add(expanded);
@@ -168,9 +180,11 @@ public abstract class ImageClassifier : nn.Module<Tensor, Tensor>
                 continue;
             }
             y = ConvLayers.Run(block, y);
-            if (tapPoints.Contains((i, false))) taps.Add(y);
+            if (points.Contains((i, false))) taps.Add(y);
         }
-        return taps.Select(t => t.MoveToOuterDisposeScope()).ToList();
+        // The last map may itself be a tap: hand it out twice as two tensors, so each can be disposed on its own.
+        var last = taps.Count > 0 && ReferenceEquals(taps[^1], y) ? y.alias() : y;
+        return (taps.Select(t => t.MoveToOuterDisposeScope()).ToList(), last.MoveToOuterDisposeScope());
     }
 
     /// <summary>Replaces the classifier with a new, freshly initialised one for <paramref name="numClasses"/> classes (0 = none: logits become pooled features).</summary>

@@ -18,7 +18,15 @@ public static class ModelProfiler
         ArgumentNullException.ThrowIfNull(model);
         if (inputSize < ImageClassifier.MinInputSize)
             throw new ArgumentOutOfRangeException(nameof(inputSize), inputSize, $"Input size must be at least {ImageClassifier.MinInputSize}.");
+        return Profile(model, model.InChannels, inputSize, x => model.call(x).Dispose());
+    }
 
+    /// <summary>
+    /// Profiles any network whose layers are <c>Module&lt;Tensor, Tensor&gt;</c>s (a detector's backbone, extras and heads):
+    /// <paramref name="run"/> runs it once on the zero image it is given and disposes what it returns.
+    /// </summary>
+    internal static ProfileReport Profile(nn.Module model, long inChannels, int inputSize, Action<Tensor> run)
+    {
         var names = new Dictionary<nn.Module, string>(ReferenceEqualityComparer.Instance);
         foreach (var (name, module) in model.named_modules()) names[module] = name;
 
@@ -48,8 +56,8 @@ public static class ModelProfiler
         {
             model.eval();
             using var _ = no_grad();
-            using var x = zeros(1, model.InChannels, inputSize, inputSize);
-            using var logits = model.call(x);
+            using var x = zeros(1, inChannels, inputSize, inputSize);
+            run(x);
         }
         finally
         {

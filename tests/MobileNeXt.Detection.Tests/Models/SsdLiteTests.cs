@@ -1,0 +1,127 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MobileNeXt.Detection.Tests.Models;
+
+/// <summary>SSDLite320-MobileNeXt is the released detector: its state_dict layout, size, cost and outputs.</summary>
+public class SsdLiteTests
+{
+    public class The_released_MobileNeXt_detector
+    {
+        [Fact]
+        public void Should_have_the_released_state_dict_keys_shapes_and_dtypes()
+        {
+            using var model = SsdLite.CreateMobileNeXt();
+            var ours = model.state_dict();
+            var reference = TestSupport.Manifest.GetProperty("state_dict").EnumerateArray().ToList();
+            ours.Should().HaveCount(610, "manifest.json: state_dict_entries");
+            ours.Keys.Should().BeEquivalentTo(reference.Select(e => e.GetProperty("key").GetString()));
+            foreach (var entry in reference)
+            {
+                var tensor = ours[entry.GetProperty("key").GetString()!];
+                tensor.shape.Should().Equal(entry.GetProperty("shape").EnumerateArray().Select(d => d.GetInt64()), entry.GetProperty("key").GetString());
+                tensor.dtype.Should().Be(entry.GetProperty("dtype").GetString() == "int64" ? ScalarType.Int64 : ScalarType.Float32);
+            }
+        }
+
+        [Fact]
+        public void Should_have_the_released_parameter_and_MAC_counts_at_320()
+        {
+            using var model = SsdLite.CreateMobileNeXt();
+            var report = model.Profile();
+            // manifest.json: params 3,476,308 and macs_conv_linear 708,726,528 at 1×3×320×320 (forward hooks in PyTorch).
+            report.TotalParams.Should().Be(TestSupport.Manifest.GetProperty("params").GetInt64()).And.Be(3_476_308);
+            report.TotalMacs.Should().Be(TestSupport.Manifest.GetProperty("macs_conv_linear").GetInt64()).And.Be(708_726_528);
+        }
+
+        [Fact]
+        public void Should_give_six_maps_of_the_released_shapes()
+        {
+            using var model = SsdLite.CreateMobileNeXt();
+            model.eval();
+            using var _ = no_grad();
+            using var x = zeros(2, 3, 320, 320);
+            var maps = model.Backbone.call(x);
+            // manifest.json: feature_map_shapes
+            var expected = TestSupport.Manifest.GetProperty("feature_map_shapes").EnumerateArray()
+                .Select(s => s.EnumerateArray().Select(d => d.GetInt64()).ToArray()).ToList();
+            maps.Select(m => m.shape).Should().BeEquivalentTo(expected, o => o.WithStrictOrdering());
+            foreach (var m in maps) m.Dispose();
+        }
+
+        [Fact]
+        public void Should_reproduce_the_reference_class_logits_and_box_regressions()
+        {
+            using var model = TestSupport.ReferenceDetector();
+            using var _ = no_grad();
+            var (scores, boxes) = model.call(TestSupport.Vectors["input"]);
+            using (scores)
+            using (boxes)
+            {
+                // Fixtures/README.md: within 5e-4 (other correct float32 evaluations in PyTorch move them by up to 2.3e-4).
+                TestSupport.MaxAbsDiff(scores, TestSupport.Vectors["scores"]).Should().BeLessThan(5e-4f);
+                TestSupport.MaxAbsDiff(boxes, TestSupport.Vectors["boxes"]).Should().BeLessThan(5e-4f);
+            }
+        }
+    }
+
+    public class Detect
+    {
+        [Fact]
+        public void Should_find_the_reference_detections_of_image_0()
+        {
+            using var model = TestSupport.ReferenceDetector();
+            var detections = model.Detect(TestSupport.Vectors["input"]);
+            TestSupport.ShouldMatchAsASet(detections[0], TestSupport.ReferenceDetections());
+        }
+    }
+
+    public class Fuse
+    {
+        [Fact]
+        public void Should_reproduce_the_reference_with_every_BatchNorm_folded()
+        {
+            using var model = TestSupport.ReferenceDetector();
+            using var fused = model.Fuse();
+            fused.modules().OfType<TorchSharp.Modules.BatchNorm>().Should().BeEmpty();
+            fused.IsFused.Should().BeTrue();
+            using var _ = no_grad();
+            var (scores, boxes) = fused.call(TestSupport.Vectors["input"]);
+            using (scores)
+            using (boxes)
+            {
+                TestSupport.MaxAbsDiff(scores, TestSupport.Vectors["scores"]).Should().BeLessThan(5e-4f);
+                TestSupport.MaxAbsDiff(boxes, TestSupport.Vectors["boxes"]).Should().BeLessThan(5e-4f);
+            }
+            TestSupport.ShouldMatchAsASet(fused.Detect(TestSupport.Vectors["input"])[0], TestSupport.ReferenceDetections());
+        }
+
+        [Fact]
+        public void Should_refuse_to_fuse_twice()
+        {
+            using var model = SsdLite.CreateMobileNeXt();
+            using var fused = model.Fuse();
+            var act = () => fused.Fuse();
+            act.Should().Throw<InvalidOperationException>().WithMessage("*already fused*");
+        }
+    }
+
+    public class Bad_input
+    {
+        [Fact]
+        public void Should_name_the_expected_shape_when_the_input_is_not_320()
+        {
+            using var model = SsdLite.CreateMobileNeXt();
+            using var x = zeros(1, 3, 300, 300);
+            var act = () => model.call(x);
+            act.Should().Throw<ArgumentException>().WithMessage("*N×3×320×320*");
+        }
+
+        [Fact]
+        public void Should_refuse_priors_that_do_not_match_the_levels()
+        {
+            var act = () => SsdLite.CreateMobileNeXt(new SsdLiteOptions { Priors = new SsdLiteOptions().Priors.Take(5).ToList() });
+            act.Should().Throw<ArgumentException>().WithMessage("*5 levels*6*");
+        }
+    }
+}
