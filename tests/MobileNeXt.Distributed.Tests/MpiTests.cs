@@ -56,14 +56,16 @@ public sealed class MpiTests(MpiJob mpi, ITestOutputHelper log)
     [Theory]
     [InlineData("throw", "deliberate failure in the throw scenario")]
     [InlineData("unhandled", "deliberate unhandled failure on a worker thread")]
-    public void A_rank_that_throws_ends_the_whole_job_quickly_naming_the_rank(string scenario, string message)
+    public void A_rank_that_throws_ends_the_whole_job_naming_the_rank(string scenario, string message)
     {
         var job = mpi.Run(scenario);
         log.WriteLine($"{job.Elapsed.TotalSeconds:F1} s, exit code {job.ExitCode}\n{job.Output}");
         job.ExitCode.Should().NotBe(0);
         // Open MPI's own "MPI_ABORT was invoked" notice is sometimes lost in the teardown; ours is flushed before the abort.
         job.Output.Should().Contain("rank 1 of 2 failed").And.Contain(message);
-        job.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(15), "the other rank is blocked in a collective; MPI_Abort must end it");
+        // The other rank is blocked in a collective and would wait forever: that the job ended at all (Run throws at
+        // MpiJob.Limit otherwise) shows MPI_Abort ended it. No time bound of its own, which a busy machine could break.
+        job.Elapsed.Should().BeLessThan(MpiJob.Limit);
     }
 
     [Fact]

@@ -75,13 +75,14 @@ public sealed class TrainerMpiTests(MpiJob mpi, ITestOutputHelper log)
     }
 
     [Fact]
-    public void A_rank_that_throws_inside_training_ends_the_job_within_seconds_naming_the_rank()
+    public void A_rank_that_throws_inside_training_ends_the_job_naming_the_rank()
     {
         var job = mpi.Run("train-throw");
         log.WriteLine($"{job.Elapsed.TotalSeconds:F1} s, exit code {job.ExitCode}\n{job.Output}");
         job.ExitCode.Should().NotBe(0);
         job.Output.Should().Contain("rank 1 of 2 failed").And.Contain("deliberate failure loading a training image inside the trainer");
-        job.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(20), "rank 0 waits in the step's all-reduce; MPI_Abort must end it");
+        // Rank 0 waits in the step's all-reduce and would wait forever: the job ending (before MpiJob.Limit) shows MPI_Abort ended it.
+        job.Elapsed.Should().BeLessThan(MpiJob.Limit);
     }
 
     [Fact]

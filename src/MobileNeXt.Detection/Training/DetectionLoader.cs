@@ -1,0 +1,116 @@
+using MobileNeXt.Detection.Boxes;
+using MobileNeXt.Detection.Data;
+using MobileNeXt.Training.Data;
+using static TorchSharp.torch;
+
+namespace MobileNeXt.Detection.Training;
+
+/// <summary>How <see cref="DetectionLoader"/> reads.</summary>
+public sealed record DetectionLoaderOptions
+{
+    /// <summary>Images per batch. Default 24 (the released recipe's per-GPU batch).</summary>
+    public int BatchSize { get; init; } = 24;
+
+    /// <summary>Threads decoding and augmenting the images of a batch. Default 2.</summary>
+    public int Workers { get; init; } = 2;
+
+    /// <summary>Apply SSD's training augmentation (and drop difficult objects); off for evaluation.</summary>
+    public bool Augment { get; init; } = true;
+
+    /// <summary>Shuffle the order every epoch (seeded by <see cref="Seed"/> and the epoch).</summary>
+    public bool Shuffle { get; init; } = true;
+
+    /// <summary>Seed of the order and of every augmentation draw.</summary>
+    public int Seed { get; init; }
+
+    /// <summary>Drop a last, smaller batch.</summary>
+    public bool DropLast { get; init; } = true;
+}
+
+/// <summary>One batch of detection training data: images and, per prior, the matched class and box regression.</summary>
+public sealed class DetectionBatch(Tensor images, Tensor labels, Tensor locations, int[] indices) : IDisposable
+{
+    /// <summary>[N, 3, S, S] normalised images.</summary>
+    public Tensor Images { get; } = images;
+
+    /// <summary>[N, P] classes per prior (0 = background), int64.</summary>
+    public Tensor Labels { get; } = labels;
+
+    /// <summary>[N, P, 4] target regressions.</summary>
+    public Tensor Locations { get; } = locations;
+
+    /// <summary>Dataset indices of the images.</summary>
+    public IReadOnlyList<int> Indices { get; } = indices;
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        Images.Dispose();
+        Labels.Dispose();
+        Locations.Dispose();
+    }
+}
+
+/// <summary>
+/// Reads a detection dataset in batches for SSD training: decode, SSD augmentation (seeded per epoch and image, so
+/// an epoch reads the same whatever the thread count), resize to the detector's input, and the prior matching of
+/// <see cref="PriorMatcher"/>.
+/// </summary>
+public sealed class DetectionLoader
+{
+    private readonly IDetectionDataset dataset;
+    private readonly Tensor priors;
+    private readonly SsdLiteOptions model;
+
+    /// <summary>A loader of <paramref name="dataset"/> for a detector with <paramref name="modelOptions"/> and <paramref name="priors"/>.</summary>
+    public DetectionLoader(IDetectionDataset dataset, Tensor priors, SsdLiteOptions modelOptions, DetectionLoaderOptions? options = null)
+    {
+        this.dataset = dataset ?? throw new ArgumentNullException(nameof(dataset));
+        this.priors = priors ?? throw new ArgumentNullException(nameof(priors));
+        model = modelOptions ?? throw new ArgumentNullException(nameof(modelOptions));
+        Options = options ?? new DetectionLoaderOptions();
+        if (Options.BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(options), Options.BatchSize, "BatchSize must be at least 1.");
+        if (dataset.Count == 0) throw new ArgumentException("The detection dataset holds no images.", nameof(dataset));
+        if (dataset.Classes.Count + 1 != model.NumClasses)
+            throw new ArgumentException($"The dataset has {dataset.Classes.Count} classes, so the detector needs NumClasses = {dataset.Classes.Count + 1} (with background); it has {model.NumClasses}.", nameof(modelOptions));
+    }
+
+    /// <summary>The options read with.</summary>
+    public DetectionLoaderOptions Options { get; }
+
+    /// <summary>Batches per epoch.</summary>
+    public int BatchesPerEpoch => Options.DropLast ? dataset.Count / Options.BatchSize : (dataset.Count + Options.BatchSize - 1) / Options.BatchSize;
+
+    /// <summary>The batches of epoch <paramref name="epoch"/>, in order.</summary>
+    public IEnumerable<DetectionBatch> ReadEpoch(int epoch, CancellationToken cancellationToken = default)
+    {
+        var order = new EpochSampler(dataset.Count, new EpochSamplerOptions { Shuffle = Options.Shuffle, Seed = Options.Seed }).EpochOrder(epoch);
+        for (int b = 0; b < BatchesPerEpoch; b++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var indices = order.Skip(b * Options.BatchSize).Take(Options.BatchSize).ToArray();
+            var samples = new (float[] Chw, Tensor Labels, Tensor Locations)[indices.Length];
+            Parallel.For(0, indices.Length, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, Options.Workers) }, i =>
+                samples[i] = Load(indices[i], epoch));
+            int s = model.ImageSize;
+            var images = stack(samples.Select(x => tensor(x.Chw, [3, s, s])).ToArray());
+            var labels = stack(samples.Select(x => x.Labels).ToArray());
+            var locations = stack(samples.Select(x => x.Locations).ToArray());
+            foreach (var x in samples) { x.Labels.Dispose(); x.Locations.Dispose(); }
+            yield return new DetectionBatch(images, labels, locations, indices);
+        }
+    }
+
+    private (float[], Tensor, Tensor) Load(int index, int epoch)
+    {
+        DetectionImage image;
+        using (var bitmap = dataset.LoadImage(index)) image = DetectionImage.FromBitmap(bitmap, dataset.GetObjects(index));
+        if (Options.Augment) image = SsdAugmentation.Train(image, new Random(HashCode.Combine(Options.Seed, epoch, index)));
+        var (chw, objects) = SsdAugmentation.ToInput(image, model.ImageSize);
+        var kept = objects.Where(o => !o.Difficult).ToArray();
+        using var boxes = tensor(kept.SelectMany(o => new[] { o.X1, o.Y1, o.X2, o.Y2 }).ToArray(), [kept.Length, 4]);
+        using var labels = tensor(kept.Select(o => (long)o.Label).ToArray(), [kept.Length]);
+        var (assigned, locations) = PriorMatcher.Match(boxes, labels, priors, 0.5, model.CenterVariance, model.SizeVariance);
+        return (chw, assigned, locations);
+    }
+}
