@@ -1,6 +1,4 @@
-using Microsoft.ML.OnnxRuntime;
-using MobileNeXt.Detection.Export;
-using MobileNeXt.Export;
+using MobileNeXt.Detection.Tests.Export;
 using static TorchSharp.torch;
 
 namespace MobileNeXt.Detection.Tests.Models;
@@ -49,14 +47,11 @@ public class SsdLiteMobileNetV2Tests
         var (scores, boxes) = model.call(x);
         using var fused = model.Fuse();
         var (fusedScores, fusedBoxes) = fused.call(x);
-        using var file = new MemoryStream();
-        SsdLiteOnnxExporter.Export(model, file);
-        using var session = new InferenceSession(file.ToArray());
-        using var value = OrtValue.CreateTensorValueFromMemory(x.data<float>().ToArray(), x.shape);
-        using var options = new RunOptions();
-        using var outputs = session.Run(options, [OnnxExporter.InputName], [value], [SsdLiteOnnxExporter.ScoresName, SsdLiteOnnxExporter.BoxesName]);
-        using var ortScores = tensor(outputs[0].GetTensorDataAsSpan<float>().ToArray(), outputs[0].GetTensorTypeAndShape().Shape);
-        using var ortBoxes = tensor(outputs[1].GetTensorDataAsSpan<float>().ToArray(), outputs[1].GetTensorTypeAndShape().Shape);
+        using var runner = new OnnxRuntimeRunner(model);
+        var ort = runner.Run(x);
+        using var ortScores = ort[0];
+        using var ortBoxes = ort[1];
+        ort[2].Dispose();
         // Folding and ONNX Runtime change float32 rounding only (the MobileNeXt detector's own checks hold to 5e-4).
         foreach (var (a, b) in new[] { (fusedScores, scores), (fusedBoxes, boxes), (ortScores, scores), (ortBoxes, boxes) })
             TestSupport.MaxAbsDiff(a, b).Should().BeLessThan(1e-4f);
