@@ -119,7 +119,7 @@ public static class OnnxExporter
     }
 
     /// <summary>Appends the nodes of <paramref name="module"/> applied to the value <paramref name="x"/>; returns its output's name.</summary>
-    private static string Emit(OnnxGraphBuilder g, nn.Module module, string x, string path)
+    internal static string Emit(OnnxGraphBuilder g, nn.Module module, string x, string path)
     {
         switch (module)
         {

@@ -98,7 +98,8 @@ public static class ModelWeights
         {
             CheckpointWeights.Model => "state_dict",
             CheckpointWeights.Ema => "state_dict_ema",
-            _ => root.ContainsKey("state_dict") ? "state_dict" : null,
+            _ when root.ContainsKey("state_dict") => "state_dict",
+            _ => root["model"] is IDictionary ? "model" : null, // the SSD trainers' checkpoints (CheckpointWeights.Auto)
         };
         if (entry is not null)
         {

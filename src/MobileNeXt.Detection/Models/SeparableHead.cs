@@ -23,5 +23,8 @@ internal sealed class SeparableHead : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>dw, BN, ReLU6, pw, as the released code names them (<c>conv.0</c> … <c>conv.3</c>).</summary>
+    public Sequential Layers => conv;
+
     public override Tensor forward(Tensor x) => ConvLayers.Run(conv, x);
 }
