@@ -23,6 +23,7 @@ var root = new RootCommand("List, summarise and profile MobileNeXt models, and c
     TrainCommand.Create(),
     EvalCommand.Create(),
     QuantizeCommand.Create(),
+    DetectCommand.Create(),
 };
 
 var parsed = root.Parse(args);
