@@ -24,6 +24,7 @@ var root = new RootCommand("List, summarise and profile MobileNeXt models, and c
     EvalCommand.Create(),
     QuantizeCommand.Create(),
     DetectCommand.Create(),
+    CompareCommand.Create(),
 };
 
 var parsed = root.Parse(args);
