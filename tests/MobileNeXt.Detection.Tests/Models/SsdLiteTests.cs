@@ -94,6 +94,44 @@ public class SsdLiteTests
         }
     }
 
+    public class Training
+    {
+        [Fact]
+        public void Should_give_every_parameter_a_gradient()
+        {
+            using var model = SsdLite.CreateMobileNeXt(width: 0.5);
+            model.train();
+            manual_seed(5);
+            using var x = randn(2, 3, 320, 320);
+            var (scores, boxes) = model.call(x);
+            using (scores)
+            using (boxes)
+            using (var loss = scores.square().mean() + boxes.square().mean())
+                loss.backward();
+            // Every head, extra and backbone conv and BatchNorm is registered and reached by autograd.
+            model.named_parameters().Where(p => p.parameter.grad is null).Select(p => p.name).Should().BeEmpty();
+        }
+
+        [Theory]
+        [InlineData("mobilenext", 0.5)]
+        [InlineData("mobilenetv2", 0.5)]
+        public void Should_build_narrower_backbones_with_the_same_six_levels(string backbone, double width)
+        {
+            using var model = backbone == "mobilenext" ? SsdLite.CreateMobileNeXt(width: width) : SsdLite.CreateMobileNetV2(width: width);
+            model.eval();
+            using var _ = no_grad();
+            using var x = zeros(1, 3, 320, 320);
+            var maps = model.Backbone.call(x);
+            maps.Select(m => m.shape[2]).Should().Equal(20, 10, 5, 3, 2, 1); // the released config's FEATURE_MAPS
+            foreach (var m in maps) m.Dispose();
+            var (scores, boxes) = model.call(x);
+            scores.shape.Should().Equal(1, 3234, 21);
+            boxes.shape.Should().Equal(1, 3234, 4);
+            scores.Dispose();
+            boxes.Dispose();
+        }
+    }
+
     public class Detect
     {
         [Fact]
@@ -141,6 +179,15 @@ public class SsdLiteTests
             using var x = zeros(1, 3, 300, 300);
             var act = () => model.call(x);
             act.Should().Throw<ArgumentException>().WithMessage("*N×3×320×320*");
+        }
+
+        [Fact]
+        public void Should_name_the_valid_range_of_a_tap_outside_the_backbone()
+        {
+            var network = new MobileNeXt.Models.MobileNeXtNet(new MobileNeXt.Architecture.MobileNeXtOptions { NumClasses = 0 });
+            var act = () => new SsdLite(network, [new BackboneTap(13, true), new BackboneTap(40, false)]);
+            act.Should().Throw<ArgumentOutOfRangeException>().WithMessage("*within the backbone's 21 layers*");
+            network.Dispose();
         }
 
         [Fact]
