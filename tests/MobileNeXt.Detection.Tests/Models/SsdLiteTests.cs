@@ -68,6 +68,19 @@ public class SsdLiteTests
         }
 
         [Fact]
+        public void Should_reproduce_the_reference_on_a_channels_last_batch()
+        {
+            // Core runs pointwise convs of channels-last batches as GEMMs (ConvLayers.Run); the detector's extras and heads too.
+            using var model = TestSupport.ReferenceDetector();
+            using var _ = no_grad();
+            using var x = MobileNeXt.MemoryLayout.ToChannelsLast(TestSupport.Vectors["input"]);
+            var (scores, boxes) = model.call(x);
+            using (scores)
+            using (boxes)
+                TestSupport.ShouldMatchTheReferenceOutputs(scores, boxes);
+        }
+
+        [Fact]
         public void Should_give_six_maps_of_the_released_shapes()
         {
             using var model = SsdLite.CreateMobileNeXt();
