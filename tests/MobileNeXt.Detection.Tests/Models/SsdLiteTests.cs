@@ -1,4 +1,10 @@
+using System.Collections;
+using MobileNeXt.Architecture;
+using MobileNeXt.Interop;
+using MobileNeXt.Models;
+using MobileNeXt.Tests.Shared;
 using TorchSharp;
+using TorchSharp.PyBridge;
 using static TorchSharp.torch;
 
 namespace MobileNeXt.Detection.Tests.Models;
@@ -38,33 +44,25 @@ public class SsdLiteTests
         public void Should_load_the_weights_from_a_checkpoint_of_the_released_trainer()
         {
             // ssd/utils/checkpoint.py saves {"model": state_dict, "optimizer": …, "scheduler": …, "iteration": …}.
-            var dir = Path.Combine(Path.GetTempPath(), "mobilenext-detection-tests", Guid.NewGuid().ToString("N"));
-            Directory.CreateDirectory(dir);
-            try
-            {
-                var path = Path.Combine(dir, "model_final.pth");
-                var weights = MobileNeXt.Interop.ModelWeights.Read(TestSupport.Reference("state_dict.pt"));
-                using (var file = File.Create(path))
-                    TorchSharp.PyBridge.PyTorchPickler.PickleStateDict(file, new System.Collections.Hashtable
-                    {
-                        ["model"] = new System.Collections.Hashtable(weights),
-                        ["optimizer"] = new System.Collections.Hashtable(),
-                        ["iteration"] = 120000,
-                    });
-                foreach (var t in weights.Values) t.Dispose();
-                using var model = SsdLite.CreateMobileNeXt();
-                MobileNeXt.Interop.ModelWeights.Load(model, path);
-                model.eval();
-                using var _ = no_grad();
-                var (scores, boxes) = model.call(TestSupport.Vectors["input"]);
-                using (scores)
-                using (boxes)
-                    TestSupport.ShouldMatchTheReferenceOutputs(scores, boxes);
-            }
-            finally
-            {
-                Directory.Delete(dir, recursive: true);
-            }
+            using var dir = new TempFolder();
+            var path = dir.Combine("model_final.pth");
+            var weights = ModelWeights.Read(TestSupport.Reference("state_dict.pt"));
+            using (var file = File.Create(path))
+                PyTorchPickler.PickleStateDict(file, new Hashtable
+                {
+                    ["model"] = new Hashtable(weights),
+                    ["optimizer"] = new Hashtable(),
+                    ["iteration"] = 120000,
+                });
+            foreach (var t in weights.Values) t.Dispose();
+            using var model = SsdLite.CreateMobileNeXt();
+            ModelWeights.Load(model, path);
+            model.eval();
+            using var _ = no_grad();
+            var (scores, boxes) = model.call(TestSupport.Vectors["input"]);
+            using (scores)
+            using (boxes)
+                TestSupport.ShouldMatchTheReferenceOutputs(scores, boxes);
         }
 
         [Fact]
@@ -145,6 +143,38 @@ public class SsdLiteTests
         }
     }
 
+    public class Backbone_initialisation
+    {
+        [Fact]
+        public void Should_copy_every_features_weight_of_a_classification_checkpoint()
+        {
+            using var dir = new TempFolder();
+            var path = dir.Combine("mobilenext_100.pth");
+            using (var classifier = new MobileNeXtNet())
+                ModelWeights.SavePyTorch(classifier, path);
+            using var model = SsdLite.CreateMobileNeXt();
+            model.LoadBackboneWeights(path);
+            var file = ModelWeights.Read(path);
+            var ours = model.state_dict();
+            file.Keys.Where(k => k.StartsWith("classifier.", StringComparison.Ordinal)).Should().NotBeEmpty();
+            foreach (var (key, tensor) in file.Where(kv => kv.Key.StartsWith("features.", StringComparison.Ordinal)))
+                ours["backbone." + key].equal(tensor).all().item<bool>().Should().BeTrue(key);
+            foreach (var t in file.Values) t.Dispose();
+        }
+
+        [Fact]
+        public void Should_list_what_does_not_fit_when_the_checkpoint_is_another_width()
+        {
+            using var dir = new TempFolder();
+            var path = dir.Combine("mobilenext_050.pth");
+            using (var classifier = new MobileNeXtNet(new MobileNeXtOptions { Width = 0.5 }))
+                ModelWeights.SavePyTorch(classifier, path);
+            using var model = SsdLite.CreateMobileNeXt();
+            var act = () => model.LoadBackboneWeights(path);
+            act.Should().Throw<WeightsMismatchException>().WithMessage("*0.0.weight*");
+        }
+    }
+
     public class Detect
     {
         [Fact]
@@ -197,7 +227,7 @@ public class SsdLiteTests
         [Fact]
         public void Should_name_the_valid_range_of_a_tap_outside_the_backbone()
         {
-            var network = new MobileNeXt.Models.MobileNeXtNet(new MobileNeXt.Architecture.MobileNeXtOptions { NumClasses = 0 });
+            var network = new MobileNeXtNet(new MobileNeXtOptions { NumClasses = 0 });
             var act = () => new SsdLite(network, [new BackboneTap(13, true), new BackboneTap(40, false)]);
             act.Should().Throw<ArgumentOutOfRangeException>().WithMessage("*within the backbone's 21 layers*");
             network.Dispose();
