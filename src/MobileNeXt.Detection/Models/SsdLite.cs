@@ -1,5 +1,6 @@
 using MobileNeXt.Architecture;
 using MobileNeXt.Detection.Boxes;
+using MobileNeXt.Interop;
 using MobileNeXt.Layers;
 using MobileNeXt.Models;
 using MobileNeXt.Profiling;
@@ -150,6 +151,30 @@ public sealed class SsdLite : nn.Module<Tensor, (Tensor Scores, Tensor Boxes)>
         BatchNormFolding.FoldInto(boxHead, fused.boxHead);
         fused.eval();
         return fused;
+    }
+
+    /// <summary>
+    /// Initialises the backbone from a classification checkpoint of the same network (a <c>mobilenext train</c> result,
+    /// the released <c>.pth.tar</c>, a torchvision MobileNetV2 <c>.pth</c>), as the paper does: every <c>features.*</c>
+    /// weight is copied, the classifier's are ignored, extras and heads keep their initialisation. Unlike the released
+    /// code's <c>strict=False</c> load, which loads nothing from a wrapped checkpoint without a word, every backbone key
+    /// and shape is checked first.
+    /// </summary>
+    /// <exception cref="MobileNeXt.Interop.WeightsMismatchException">The file's <c>features.*</c> do not fit the backbone (listed in the message).</exception>
+    public void LoadBackboneWeights(string path, CheckpointWeights which = CheckpointWeights.Auto)
+    {
+        const string prefix = "features.";
+        var weights = ModelWeights.Read(path, which);
+        try
+        {
+            var features = weights.Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal))
+                .ToDictionary(kv => kv.Key[prefix.Length..], kv => kv.Value);
+            ModelWeights.Load(backbone.Network.Features, features, path);
+        }
+        finally
+        {
+            foreach (var t in weights.Values) t.Dispose();
+        }
     }
 
     /// <summary>

@@ -1,4 +1,10 @@
+using System.Collections;
+using MobileNeXt.Architecture;
+using MobileNeXt.Interop;
+using MobileNeXt.Models;
+using MobileNeXt.Tests.Shared;
 using TorchSharp;
+using TorchSharp.PyBridge;
 using static TorchSharp.torch;
 
 namespace MobileNeXt.Detection.Tests.Models;
@@ -38,33 +44,38 @@ public class SsdLiteTests
         public void Should_load_the_weights_from_a_checkpoint_of_the_released_trainer()
         {
             // ssd/utils/checkpoint.py saves {"model": state_dict, "optimizer": …, "scheduler": …, "iteration": …}.
-            var dir = Path.Combine(Path.GetTempPath(), "mobilenext-detection-tests", Guid.NewGuid().ToString("N"));
-            Directory.CreateDirectory(dir);
-            try
-            {
-                var path = Path.Combine(dir, "model_final.pth");
-                var weights = MobileNeXt.Interop.ModelWeights.Read(TestSupport.Reference("state_dict.pt"));
-                using (var file = File.Create(path))
-                    TorchSharp.PyBridge.PyTorchPickler.PickleStateDict(file, new System.Collections.Hashtable
-                    {
-                        ["model"] = new System.Collections.Hashtable(weights),
-                        ["optimizer"] = new System.Collections.Hashtable(),
-                        ["iteration"] = 120000,
-                    });
-                foreach (var t in weights.Values) t.Dispose();
-                using var model = SsdLite.CreateMobileNeXt();
-                MobileNeXt.Interop.ModelWeights.Load(model, path);
-                model.eval();
-                using var _ = no_grad();
-                var (scores, boxes) = model.call(TestSupport.Vectors["input"]);
-                using (scores)
-                using (boxes)
-                    TestSupport.ShouldMatchTheReferenceOutputs(scores, boxes);
-            }
-            finally
-            {
-                Directory.Delete(dir, recursive: true);
-            }
+            using var dir = new TempFolder();
+            var path = dir.Combine("model_final.pth");
+            var weights = ModelWeights.Read(TestSupport.Reference("state_dict.pt"));
+            using (var file = File.Create(path))
+                PyTorchPickler.PickleStateDict(file, new Hashtable
+                {
+                    ["model"] = new Hashtable(weights),
+                    ["optimizer"] = new Hashtable(),
+                    ["iteration"] = 120000,
+                });
+            foreach (var t in weights.Values) t.Dispose();
+            using var model = SsdLite.CreateMobileNeXt();
+            ModelWeights.Load(model, path);
+            model.eval();
+            using var _ = no_grad();
+            var (scores, boxes) = model.call(TestSupport.Vectors["input"]);
+            using (scores)
+            using (boxes)
+                TestSupport.ShouldMatchTheReferenceOutputs(scores, boxes);
+        }
+
+        [Fact]
+        public void Should_reproduce_the_reference_on_a_channels_last_batch()
+        {
+            // Core runs pointwise convs of channels-last batches as GEMMs (ConvLayers.Run); the detector's extras and heads too.
+            using var model = TestSupport.ReferenceDetector();
+            using var _ = no_grad();
+            using var x = MobileNeXt.MemoryLayout.ToChannelsLast(TestSupport.Vectors["input"]);
+            var (scores, boxes) = model.call(x);
+            using (scores)
+            using (boxes)
+                TestSupport.ShouldMatchTheReferenceOutputs(scores, boxes);
         }
 
         [Fact]
@@ -91,6 +102,76 @@ public class SsdLiteTests
             using (scores)
             using (boxes)
                 TestSupport.ShouldMatchTheReferenceOutputs(scores, boxes);
+        }
+    }
+
+    public class Training
+    {
+        [Fact]
+        public void Should_give_every_parameter_a_gradient()
+        {
+            using var model = SsdLite.CreateMobileNeXt(width: 0.5);
+            model.train();
+            manual_seed(5);
+            using var x = randn(2, 3, 320, 320);
+            var (scores, boxes) = model.call(x);
+            using (scores)
+            using (boxes)
+            using (var loss = scores.square().mean() + boxes.square().mean())
+                loss.backward();
+            // Every head, extra and backbone conv and BatchNorm is registered and reached by autograd.
+            model.named_parameters().Where(p => p.parameter.grad is null).Select(p => p.name).Should().BeEmpty();
+        }
+
+        [Theory]
+        [InlineData("mobilenext", 0.5)]
+        [InlineData("mobilenetv2", 0.5)]
+        public void Should_build_narrower_backbones_with_the_same_six_levels(string backbone, double width)
+        {
+            using var model = backbone == "mobilenext" ? SsdLite.CreateMobileNeXt(width: width) : SsdLite.CreateMobileNetV2(width: width);
+            model.eval();
+            using var _ = no_grad();
+            using var x = zeros(1, 3, 320, 320);
+            var maps = model.Backbone.call(x);
+            maps.Select(m => m.shape[2]).Should().Equal(20, 10, 5, 3, 2, 1); // the released config's FEATURE_MAPS
+            foreach (var m in maps) m.Dispose();
+            var (scores, boxes) = model.call(x);
+            scores.shape.Should().Equal(1, 3234, 21);
+            boxes.shape.Should().Equal(1, 3234, 4);
+            scores.Dispose();
+            boxes.Dispose();
+        }
+    }
+
+    public class Backbone_initialisation
+    {
+        [Fact]
+        public void Should_copy_every_features_weight_of_a_classification_checkpoint()
+        {
+            using var dir = new TempFolder();
+            var path = dir.Combine("mobilenext_100.pth");
+            using (var classifier = new MobileNeXtNet())
+                ModelWeights.SavePyTorch(classifier, path);
+            using var model = SsdLite.CreateMobileNeXt();
+            model.LoadBackboneWeights(path);
+            var file = ModelWeights.Read(path);
+            var ours = model.state_dict();
+            file.Keys.Where(k => k.StartsWith("classifier.", StringComparison.Ordinal)).Should().NotBeEmpty();
+            foreach (var (key, tensor) in file.Where(kv => kv.Key.StartsWith("features.", StringComparison.Ordinal)))
+                ours["backbone." + key].equal(tensor).all().item<bool>().Should().BeTrue(key);
+            foreach (var t in file.Values) t.Dispose();
+        }
+
+        [Fact]
+        public void Should_list_what_does_not_fit_when_the_checkpoint_is_another_width()
+        {
+            using var dir = new TempFolder();
+            var path = dir.Combine("mobilenext_050.pth");
+            using (var classifier = new MobileNeXtNet(new MobileNeXtOptions { Width = 0.5 }))
+                ModelWeights.SavePyTorch(classifier, path);
+            using var model = SsdLite.CreateMobileNeXt();
+            var act = () => model.LoadBackboneWeights(path);
+            act.Should().Throw<WeightsMismatchException>().WithMessage("*0.0.weight*");
         }
     }
 
@@ -141,6 +222,15 @@ public class SsdLiteTests
             using var x = zeros(1, 3, 300, 300);
             var act = () => model.call(x);
             act.Should().Throw<ArgumentException>().WithMessage("*N×3×320×320*");
+        }
+
+        [Fact]
+        public void Should_name_the_valid_range_of_a_tap_outside_the_backbone()
+        {
+            var network = new MobileNeXtNet(new MobileNeXtOptions { NumClasses = 0 });
+            var act = () => new SsdLite(network, [new BackboneTap(13, true), new BackboneTap(40, false)]);
+            act.Should().Throw<ArgumentOutOfRangeException>().WithMessage("*within the backbone's 21 layers*");
+            network.Dispose();
         }
 
         [Fact]
