@@ -30,8 +30,10 @@ if (parsed.Errors.Count > 0)
 {
     var command = parsed.CommandResult.Command;
     string help = $"Run 'mobilenext{(command == root ? "" : " " + command.Name)} --help' for usage.";
+    // One line per error: System.CommandLine lists accepted values on tab-indented lines of their own.
     for (int i = 0; i < parsed.Errors.Count; i++)
-        Console.Error.WriteLine($"error: {parsed.Errors[i].Message}{(i == parsed.Errors.Count - 1 ? " " + help : "")}");
+        Console.Error.WriteLine($"error: {string.Join(" ", parsed.Errors[i].Message.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))}" +
+                                (i == parsed.Errors.Count - 1 ? " " + help : ""));
     return 2;
 }
 

@@ -58,9 +58,11 @@ internal sealed class TrainedWeights
     }
 
     /// <summary>Refuses a checkpoint of another model, naming the one it holds (the shape list the loader would print says less).</summary>
-    public void CheckModel(string model, string verb)
+    /// <param name="model">The model the command line names.</param>
+    /// <param name="asOption">Whether the verb takes it as <c>--model</c> (else as its argument), to say what to change.</param>
+    public void CheckModel(string model, bool asOption)
     {
         if (Model is not null && Model != model)
-            throw new ArgumentException($"'{Path}' holds weights of {Model}, not {model}; {verb} it with {Model}.");
+            throw new ArgumentException($"'{Path}' holds weights of {Model}, not {model}; give {(asOption ? "--model " : "")}{Model} instead.");
     }
 }

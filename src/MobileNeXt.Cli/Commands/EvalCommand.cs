@@ -60,7 +60,7 @@ internal static class EvalCommand
             }
             // A training checkpoint says how its network was built and fed; command-line values still win.
             var trained = TrainedWeights.Inspect(result.GetValue(weights)!);
-            trained.CheckModel(result.GetValue(model)!, "evaluate");
+            trained.CheckModel(result.GetValue(model)!, asOption: true);
             bool sizeGiven = ModelOptions.Given(result, inputSize);
             int crop = !sizeGiven && trained.InputSize is { } trainedSize ? trainedSize : result.GetValue(inputSize);
             int resizeTo = result.GetValue(resize) ?? (!sizeGiven && trained.EvalResize is { } trainedResize ? trainedResize : (int)Math.Round(crop / 0.875));

@@ -35,7 +35,7 @@ internal static class ExportCommand
             TorchRuntime.EnsureAvailable();
             string path = result.GetValue(onnx)!.FullName;
             var trained = result.GetValue(weights) is { } file ? TrainedWeights.Inspect(file.FullName) : null;
-            trained?.CheckModel(options.ModelName(result), "export");
+            trained?.CheckModel(options.ModelName(result), asOption: false);
             var exportOptions = new OnnxExportOptions
             {
                 InputSize = options.InputSizeOf(result, trained),

@@ -32,7 +32,7 @@ internal static class PredictCommand
         {
             TorchRuntime.EnsureAvailable();
             var trained = TrainedWeights.Inspect(result.GetValue(weights)!);
-            trained.CheckModel(options.ModelName(result), "predict");
+            trained.CheckModel(options.ModelName(result), asOption: true);
             using var model = options.Build(result, trained);
             ModelWeights.Load(model, trained.Path);
             // --labels, else the class names a training checkpoint stores.

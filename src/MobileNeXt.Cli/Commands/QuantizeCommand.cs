@@ -64,7 +64,7 @@ internal static class QuantizeCommand
             quantization.Validate();
 
             // A training checkpoint says how its network was built and fed; command-line values still win.
-            trained.CheckModel(name, "quantize");
+            trained.CheckModel(name, asOption: false);
             double? width = ModelOptions.Given(result, options.Width) ? result.GetValue(options.Width) : trained.Width;
             double alpha = ModelOptions.Given(result, options.IdentityMultiplier) ? result.GetValue(options.IdentityMultiplier) : trained.IdentityMultiplier ?? 1.0;
             var preprocessing = options.Preprocessing(result, trained);
