@@ -98,9 +98,9 @@ public class ExportCommandTests(TrainedRun run)
     }
 
     [Fact]
-    public void Should_exit_1_when_the_input_is_smaller_than_the_network_takes()
+    public void Should_exit_1_naming_the_flag_when_the_input_is_smaller_than_the_network_takes()
     {
         Cli.Run("export", TrainedRun.Model, "--input-height", "8", "--input-width", "48", "--onnx", run.Scratch("x.onnx"))
-            .ShouldFailWith(1, "InputHeight must be at least 32 (the network downsamples by 32); got 8.");
+            .ShouldFailWith(1, "--input-height must be at least 32 (the network downsamples by 32); got 8.");
     }
 }

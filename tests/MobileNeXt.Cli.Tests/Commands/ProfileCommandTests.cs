@@ -49,6 +49,12 @@ public class ProfileCommandTests
         Cli.Run("profile", "mobilenext_100", "-a", "3/2").ShouldFailWith(1, "The identity tensor multiplier α must lie in [0, 1] (Sec. 3.3*); got 1.5.");
     }
 
+    [Fact]
+    public void Should_exit_1_naming_the_flag_when_the_class_count_is_negative()
+    {
+        Cli.Run("profile", "mobilenext_100", "--classes", "-1").ShouldFailWith(1, "--classes must be 0 (no classifier) or positive; got -1.");
+    }
+
     private static JsonElement Profile(params string[] arguments)
     {
         var run = Cli.Run(["profile", .. arguments, "--json"]).ShouldSucceed();

@@ -83,6 +83,13 @@ public class QuantizeCommandTests(TrainedRun run)
     }
 
     [Fact]
+    public void Should_exit_1_naming_the_flag_when_no_calibration_images_are_asked_for()
+    {
+        Cli.Run("quantize", TrainedRun.Model, "--weights", run.LastCheckpoint, "--calibration", "synthetic", "--onnx", run.Scratch("x.onnx"), "--images", "0")
+            .ShouldFailWith(1, "--images must be at least 1.");
+    }
+
+    [Fact]
     public void Should_exit_2_naming_the_methods_for_an_unknown_one()
     {
         Cli.Run("quantize", TrainedRun.Model, "--weights", run.LastCheckpoint, "--calibration", "synthetic", "--onnx", run.Scratch("x.onnx"), "--method", "median")

@@ -88,6 +88,14 @@ public class TrainCommandTests(TrainedRun run)
     }
 
     [Fact]
+    public void Should_exit_1_naming_the_flag_when_the_batch_size_is_zero()
+    {
+        using var folder = new TempFolder();
+        Cli.Run("train", "-d", "synthetic", "-m", TrainedRun.Model, "--input-size", "32", "-b", "0", "-o", folder.Combine("run"))
+            .ShouldFailWith(1, "--batch-size must be at least 1; got 0.");
+    }
+
+    [Fact]
     public void Should_exit_2_when_the_data_is_missing()
     {
         Cli.Run("train", "-m", TrainedRun.Model).ShouldFailWith(2, "Option '--data' is required.*");
