@@ -96,9 +96,10 @@ public class TrainCommandTests(TrainedRun run)
     }
 
     [Fact]
-    public void Should_exit_2_when_the_data_is_missing()
+    public void Should_exit_2_naming_the_flag_whose_value_is_not_a_number()
     {
-        Cli.Run("train", "-m", TrainedRun.Model).ShouldFailWith(2, "Option '--data' is required.*");
+        Cli.Run("train", "-d", "synthetic", "--epochs", "many")
+            .ShouldFailWith(2, "Cannot parse argument 'many' for option '--epochs' as expected type 'System.Int32'. Run 'mobilenext train --help' for usage.");
     }
 
     private static Task<string> ReadRest(System.Diagnostics.Process process, System.Text.StringBuilder seen) =>
