@@ -67,6 +67,15 @@ public class EvalCommandTests(TrainedRun run)
     }
 
     [Fact]
+    public void Should_exit_1_describing_the_layout_when_the_dataset_folder_has_no_train_and_val()
+    {
+        string empty = run.Scratch("empty-data");
+        Directory.CreateDirectory(empty);
+        Cli.Run("eval", "-d", empty, "-m", TrainedRun.Model, "-w", run.LastCheckpoint)
+            .ShouldFailWith(1, $"Dataset folder '{empty}' must hold train/ and val/ sub-folders, each with one folder per class (ImageNet layout: train/<class>/<image>).");
+    }
+
+    [Fact]
     public void Should_exit_1_when_an_onnx_model_takes_non_square_inputs()
     {
         string onnx = run.Scratch("wide.onnx");

@@ -69,6 +69,24 @@ public class PredictCommandTests(TrainedRun run)
     }
 
     [Fact]
+    public void Should_exit_1_when_the_image_is_not_an_image()
+    {
+        string text = run.Scratch("not-an-image.png");
+        File.WriteAllText(text, "not an image");
+        Cli.Run("predict", text, "-m", TrainedRun.Model, "-w", run.LastCheckpoint)
+            .ShouldFailWith(1, $"'{text}' is not a readable image (*); JPEG and PNG are supported.");
+    }
+
+    [Fact]
+    public void Should_exit_1_when_the_weights_file_is_not_a_weights_file()
+    {
+        string text = run.Scratch("not-weights.pth");
+        File.WriteAllText(text, "not weights");
+        Cli.Run("predict", Image("unreadable-weights.png"), "-m", TrainedRun.Model, "-w", text)
+            .ShouldFailWith(1, $"'{text}' is neither a PyTorch weights file (torch.save zip format) nor a complete TorchSharp .dat file (*). It may be truncated or of another kind.");
+    }
+
+    [Fact]
     public void Should_exit_2_when_the_weights_are_missing()
     {
         Cli.Run("predict", Image("no-weights.png"), "-m", TrainedRun.Model).ShouldFailWith(2, "Option '--weights' is required.*");
