@@ -50,10 +50,12 @@ public class TrainCommandTests(TrainedRun run)
         result.ExitCode.Should().Be(130, $"128 + SIGINT, the shell's code for Ctrl+C; it printed:\n{result.Stdout}\n{result.Stderr}");
         result.Stderr.Should().BeEmpty();
         string last = Path.Combine(output, "last.pth");
-        result.Lines.Should().Contain(l => l.StartsWith("Interrupted at step ") && l.Contains($"last checkpoint: {last}"));
         using var checkpoint = TrainingCheckpoint.Read(last);
-        result.Lines.Should().Contain(l => l.StartsWith($"Interrupted at step {checkpoint.Step};"), "the checkpoint holds the step it reports");
         checkpoint.Step.Should().BeInRange(1, TrainedRun.Epochs * StepsPerEpoch - 1);
+        // One line says where it saved, at the step the checkpoint holds, and how to continue.
+        result.Lines.Where(l => l.StartsWith("Interrupted")).Should().ContainSingle()
+            .Which.Should().Match($"Interrupted at epoch *, step {checkpoint.Step}; saved '{last}'. Continue with --resume {last}.");
+        result.Lines.Should().NotContain(l => l.StartsWith("Finished"));
     }
 
     [Fact]
