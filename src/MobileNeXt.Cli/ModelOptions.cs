@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
+using MobileNeXt.Inference;
 using MobileNeXt.Models;
 
 namespace MobileNeXt.Cli;
@@ -58,32 +59,61 @@ internal sealed class ModelOptions(bool modelAsOption = false)
         command.Add(Classes);
     }
 
-    /// <summary>The registry model, or with <c>--width</c> the same family built at that width.</summary>
-    public ImageClassifier Build(ParseResult result)
+    /// <summary>Whether the user gave <paramref name="option"/> on the command line (rather than leaving its default).</summary>
+    public static bool Given(ParseResult result, Option option) => result.GetResult(option) is { Implicit: false };
+
+    /// <summary>
+    /// The registry model, or with <c>--width</c> the same family built at that width; with a training checkpoint its
+    /// width, α and class count unless the command line gives them.
+    /// </summary>
+    public ImageClassifier Build(ParseResult result, TrainedWeights? trained = null)
     {
-        string name = ModelName(result);
-        var create = new ModelCreateOptions
-        {
-            NumClasses = result.GetValue(Classes),
-            IdentityMultiplier = result.GetValue(IdentityMultiplier),
-        };
-        return ModelRegistry.Create(name, create with { Width = result.GetValue(Width) });
+        var s = Resolve(result, trained);
+        return ModelRegistry.Create(s.Name, new ModelCreateOptions { Width = s.Width, IdentityMultiplier = s.Alpha, NumClasses = s.Classes });
+    }
+
+    /// <summary><c>--input-size</c>, or the checkpoint's when it is not given.</summary>
+    public int InputSizeOf(ParseResult result, TrainedWeights? trained = null) => Resolve(result, trained).InputSize;
+
+    /// <summary>
+    /// ImageNet's evaluation preprocessing at the input size: resize to crop / 0.875 (256 for 224), or to the
+    /// checkpoint's evaluation resize when the input size is the checkpoint's too.
+    /// </summary>
+    public EvalPreprocessing Preprocessing(ParseResult result, TrainedWeights? trained = null)
+    {
+        int crop = InputSizeOf(result, trained);
+        int side = !Given(result, InputSize) && trained?.EvalResize is { } resize ? resize : (int)Math.Round(crop / 0.875);
+        return new EvalPreprocessing(side, crop);
     }
 
     /// <summary>A label for the built network, e.g. <c>mobilenext_100 (width 0.8, α 0.5)</c>.</summary>
     /// <param name="result">The parsed command line.</param>
-    /// <param name="input">The input's description when it is not the square <c>--input-size</c> (e.g. <c>240×320</c>).</param>
-    public string Describe(ParseResult result, string? input = null)
+    /// <param name="input">The input's description when it is not the square input size (e.g. <c>240×320</c>).</param>
+    /// <param name="trained">The weights whose checkpoint supplies the values the command line leaves out.</param>
+    public string Describe(ParseResult result, string? input = null, TrainedWeights? trained = null)
     {
+        var s = Resolve(result, trained);
         var parts = new List<string>();
-        if (result.GetValue(Width) is { } w) parts.Add($"width {Format.Number(w)}");
-        double alpha = result.GetValue(IdentityMultiplier);
-        if (alpha != 1.0) parts.Add($"α {Format.Number(alpha)}");
-        int classes = result.GetValue(Classes);
-        if (classes != 1000) parts.Add($"{classes} classes");
-        parts.Add($"{input ?? $"{result.GetValue(InputSize)}²"} input");
-        return $"{ModelName(result)} ({string.Join(", ", parts)})";
+        if (s.Width is { } w) parts.Add($"width {Format.Number(w)}");
+        if (s.Alpha != 1.0) parts.Add($"α {Format.Number(s.Alpha)}");
+        if (s.Classes != 1000) parts.Add($"{s.Classes} classes");
+        parts.Add($"{input ?? $"{s.InputSize}²"} input");
+        return $"{s.Name} ({string.Join(", ", parts)})";
     }
+
+    private Settings Resolve(ParseResult result, TrainedWeights? trained)
+    {
+        T Pick<T>(Option<T> option, T? fromCheckpoint) where T : struct =>
+            !Given(result, option) && fromCheckpoint is { } value ? value : result.GetValue(option);
+        return new Settings(
+            ModelName(result),
+            Given(result, Width) ? result.GetValue(Width) : trained?.Width,
+            Pick(IdentityMultiplier, trained?.IdentityMultiplier),
+            Pick(Classes, trained?.Classes?.Count),
+            Pick(InputSize, trained?.InputSize));
+    }
+
+    private sealed record Settings(string Name, double? Width, double Alpha, int Classes, int InputSize);
 
     /// <summary>A decimal number or a fraction <c>p/q</c>.</summary>
     private static double? ParseNumber(ArgumentResult result)

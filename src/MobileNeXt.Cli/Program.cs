@@ -32,8 +32,10 @@ if (parsed.Errors.Count > 0)
 {
     var command = parsed.CommandResult.Command;
     string help = $"Run 'mobilenext{(command == root ? "" : " " + command.Name)} --help' for usage.";
+    // One line per error: System.CommandLine lists accepted values on tab-indented lines of their own.
     for (int i = 0; i < parsed.Errors.Count; i++)
-        Console.Error.WriteLine($"error: {parsed.Errors[i].Message}{(i == parsed.Errors.Count - 1 ? " " + help : "")}");
+        Console.Error.WriteLine($"error: {string.Join(" ", parsed.Errors[i].Message.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))}" +
+                                (i == parsed.Errors.Count - 1 ? " " + help : ""));
     return 2;
 }
 
@@ -44,7 +46,7 @@ try
 catch (Exception e) when (Unwrap(e) is { } known)
 {
     Console.Out.Flush();
-    Console.Error.WriteLine($"error: {ErrorText(known)}");
+    Console.Error.WriteLine($"error: {ErrorText.Of(known, parsed.CommandResult.Command)}");
     return 1;
 }
 
@@ -59,22 +61,4 @@ static Exception? Unwrap(Exception e)
         if (x is not (TargetInvocationException or TypeInitializationException or AggregateException)) return null;
     }
     return null;
-}
-
-// ArgumentException appends " (Parameter 'x')" and ArgumentOutOfRangeException a second line "Actual value was …";
-// the library's messages already name the value, so print the sentence alone.
-static string ErrorText(Exception e)
-{
-    string message = e.Message;
-    if (e is ArgumentOutOfRangeException)
-    {
-        int newline = message.IndexOf('\n');
-        if (newline >= 0) message = message[..newline].TrimEnd('\r');
-    }
-    if (e is ArgumentException { ParamName: { } name })
-    {
-        string suffix = $" (Parameter '{name}')";
-        if (message.EndsWith(suffix, StringComparison.Ordinal)) message = message[..^suffix.Length];
-    }
-    return message;
 }

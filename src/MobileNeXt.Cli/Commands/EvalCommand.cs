@@ -24,7 +24,7 @@ internal static class EvalCommand
         var ema = new Option<bool>("--ema") { Description = "Evaluate the checkpoint's EMA weights." };
         var width = new Option<double?>("--width") { Description = "Width multiplier overriding the name's.", HelpName = "w" };
         var alpha = new Option<double>("--identity-multiplier", "-a") { Description = "Identity tensor multiplier α.", DefaultValueFactory = _ => 1.0, HelpName = "alpha" };
-        var inputSize = new Option<int>("--input-size") { Description = "Crop side (with --onnx: the model's input size).", DefaultValueFactory = _ => 224, HelpName = "n" };
+        var inputSize = new Option<int>("--input-size") { Description = "Crop side (default: a training checkpoint's; with --onnx: the model's input size).", DefaultValueFactory = _ => 224, HelpName = "n" };
         var resize = new Option<int?>("--resize") { Description = "Side the shorter image side is resized to before the centre crop (default: crop / 0.875; with --onnx the size the model was calibrated at, when it says).", HelpName = "n" };
         var batch = new Option<int>("--batch-size", "-b") { Description = "Images per batch.", DefaultValueFactory = _ => 64, HelpName = "n" };
         var workers = new Option<int>("--workers") { Description = "Decoding threads.", DefaultValueFactory = _ => 2, HelpName = "n" };
@@ -58,16 +58,21 @@ internal static class EvalCommand
                     $"top-1 {scores.Top1:0.00} %  top-5 {scores.Top5:0.00} %  ({scores.Samples} images, {resized} → {side}², {(result.GetValue(runtime) == "ort" ? "ONNX Runtime" : "TorchSharp")})"));
                 return 0;
             }
-            var validation = TrainingData.Open(result.GetValue(data)!, syntheticImageSize: Math.Max(result.GetValue(inputSize), 32)).Validation;
+            // A training checkpoint says how its network was built and fed; command-line values still win.
+            var trained = TrainedWeights.Inspect(result.GetValue(weights)!);
+            trained.CheckModel(result.GetValue(model)!, asOption: true);
+            bool sizeGiven = ModelOptions.Given(result, inputSize);
+            int crop = !sizeGiven && trained.InputSize is { } trainedSize ? trainedSize : result.GetValue(inputSize);
+            int resizeTo = result.GetValue(resize) ?? (!sizeGiven && trained.EvalResize is { } trainedResize ? trainedResize : (int)Math.Round(crop / 0.875));
+            var validation = TrainingData.Open(result.GetValue(data)!, syntheticImageSize: Math.Max(crop, 32)).Validation;
             using var network2 = ModelRegistry.Create(result.GetValue(model)!, new ModelCreateOptions
             {
-                Width = result.GetValue(width),
-                IdentityMultiplier = result.GetValue(alpha),
+                Width = ModelOptions.Given(result, width) ? result.GetValue(width) : trained.Width,
+                IdentityMultiplier = !ModelOptions.Given(result, alpha) && trained.IdentityMultiplier is { } a ? a : result.GetValue(alpha),
                 NumClasses = validation.Classes.Count,
             });
-            ModelWeights.Load(network2, result.GetValue(weights)!, result.GetValue(ema) ? CheckpointWeights.Ema : CheckpointWeights.Auto);
-            int crop = result.GetValue(inputSize);
-            var accuracy = Evaluation.Evaluate(network2, validation, new EvalPreprocessing(result.GetValue(resize) ?? (int)Math.Round(crop / 0.875), crop),
+            ModelWeights.Load(network2, trained.Path, result.GetValue(ema) ? CheckpointWeights.Ema : CheckpointWeights.Auto);
+            var accuracy = Evaluation.Evaluate(network2, validation, new EvalPreprocessing(resizeTo, crop),
                 result.GetValue(batch), result.GetValue(workers), channelsLast: result.GetValue(channelsLast));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"top-1 {accuracy.Top1:0.00} %  top-5 {accuracy.Top5:0.00} %  ({accuracy.Samples} images)"));

@@ -17,9 +17,9 @@ internal static class ExportCommand
             HelpName = "file",
             Required = true,
         };
-        var weights = new Option<FileInfo?>("--weights")
+        var weights = new Option<FileInfo?>("--weights", "-w")
         {
-            Description = "Weights to load first: a PyTorch state_dict (.pt/.pth), a training checkpoint (.pth.tar) or TorchSharp .dat. Default: fresh initialisation.",
+            Description = "Weights to load first: a 'mobilenext train' checkpoint (its width, α, classes and input size become the defaults), a PyTorch state_dict (.pt/.pth), a training checkpoint (.pth.tar) or TorchSharp .dat. Default: fresh initialisation.",
             HelpName = "file",
         };
         var height = new Option<int?>("--input-height") { Description = "Input height when it differs from the width (overrides --input-size for the height).", HelpName = "n" };
@@ -34,27 +34,20 @@ internal static class ExportCommand
         {
             TorchRuntime.EnsureAvailable();
             string path = result.GetValue(onnx)!.FullName;
+            var trained = result.GetValue(weights) is { } file ? TrainedWeights.Inspect(file.FullName) : null;
+            trained?.CheckModel(options.ModelName(result), asOption: false);
             var exportOptions = new OnnxExportOptions
             {
-                InputSize = result.GetValue(options.InputSize),
+                InputSize = options.InputSizeOf(result, trained),
                 InputHeight = result.GetValue(height),
                 InputWidth = result.GetValue(width),
             };
             exportOptions.Validate(); // before building the model and reading the weights
-            using var model = options.Build(result);
-            try
-            {
-                if (result.GetValue(weights) is { } file) ModelWeights.Load(model, file.FullName);
-                OnnxExporter.Export(model, path, exportOptions);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
-            {
-                // A missing folder, a folder that cannot be written, weights that do not fit: one line, as the other verbs print.
-                Console.Out.Flush();
-                Console.Error.WriteLine($"error: {e.Message}");
-                return 1;
-            }
-            Line($"{options.Describe(result, exportOptions.Height == exportOptions.Width ? $"{exportOptions.Height}²" : $"{exportOptions.Height}×{exportOptions.Width}")} → {path}");
+            using var model = options.Build(result, trained);
+            // A missing or unwritable folder, weights that do not fit: Program prints the one-line message.
+            if (trained is not null) ModelWeights.Load(model, trained.Path);
+            OnnxExporter.Export(model, path, exportOptions);
+            Line($"{options.Describe(result, exportOptions.Height == exportOptions.Width ? $"{exportOptions.Height}²" : $"{exportOptions.Height}×{exportOptions.Width}", trained)} → {path}");
             Line($"{Count(new FileInfo(path).Length)} bytes, ONNX opset {OnnxExporter.Opset} (IR {OnnxExporter.IrVersion}), " +
                  $"input '{OnnxExporter.InputName}' {OnnxExporter.BatchDimension}×{model.InChannels}×{exportOptions.Height}×{exportOptions.Width}, output '{OnnxExporter.OutputName}' {OnnxExporter.BatchDimension}×{(model.NumClasses > 0 ? model.NumClasses : model.NumFeatures)}.");
             return 0;

@@ -16,11 +16,11 @@ internal static class PredictCommand
         var images = new Argument<string[]>("images") { Description = "JPEG or PNG files.", Arity = ArgumentArity.OneOrMore };
         var weights = new Option<string>("--weights", "-w")
         {
-            Description = "Trained weights: a PyTorch .pth/.pt state_dict, a .pth.tar training checkpoint, or a TorchSharp .dat file.",
+            Description = "Trained weights: a 'mobilenext train' checkpoint (its width, α, classes and input size become the defaults), a PyTorch .pth/.pt state_dict, a .pth.tar training checkpoint, or a TorchSharp .dat file.",
             Required = true,
             HelpName = "file",
         };
-        var labels = new Option<string?>("--labels") { Description = "Class names, one per line, in class-index order.", HelpName = "file" };
+        var labels = new Option<string?>("--labels") { Description = "Class names, one per line, in class-index order (default: the names a training checkpoint stores).", HelpName = "file" };
         var top = new Option<int>("--top", "-k") { Description = "How many classes to show per image.", DefaultValueFactory = _ => 5, HelpName = "k" };
         var command = new Command("predict", "Classify images: shorter side to 256/224 of the input size (bicubic), centre crop, ImageNet normalisation, top-k softmax.");
         command.Add(images);
@@ -31,22 +31,22 @@ internal static class PredictCommand
         command.SetAction(result =>
         {
             TorchRuntime.EnsureAvailable();
-            using var model = options.Build(result);
-            ModelWeights.Load(model, result.GetValue(weights)!);
-            var names = result.GetValue(labels) is { } file ? ImagePredictor.LoadLabels(file) : null;
-            int crop = result.GetValue(options.InputSize);
-            // ImageNet's evaluation resizes to crop / 0.875 (256 for 224).
-            var preprocessing = new EvalPreprocessing((int)Math.Round(crop / 0.875), crop);
-            using var predictor = new ImagePredictor(model, names, preprocessing);
-            var table = NewTable(options.Describe(result)).Columns("image", ">rank", ">class", "label", ">probability");
+            var trained = TrainedWeights.Inspect(result.GetValue(weights)!);
+            trained.CheckModel(options.ModelName(result), asOption: true);
+            using var model = options.Build(result, trained);
+            ModelWeights.Load(model, trained.Path);
+            // --labels, else the class names a training checkpoint stores.
+            var names = result.GetValue(labels) is { } file ? ImagePredictor.LoadLabels(file) : trained.Classes;
+            using var predictor = new ImagePredictor(model, names, options.Preprocessing(result, trained));
+            var table = NewTable(options.Describe(result, trained: trained)).Columns("image", ">rank", ">class", "label", ">probability");
             foreach (var path in result.GetValue(images)!)
             {
                 var predictions = predictor.Predict(path, result.GetValue(top));
                 for (int i = 0; i < predictions.Count; i++)
                 {
                     var p = predictions[i];
-                    table.Row(i == 0 ? Markup.Escape(path) : "", (i + 1).ToString(CultureInfo.InvariantCulture),
-                        p.ClassIndex.ToString(CultureInfo.InvariantCulture), Markup.Escape(p.Label ?? "–"), p.Probability.ToString("P2", CultureInfo.InvariantCulture));
+                    table.Row(i == 0 ? path : "", (i + 1).ToString(CultureInfo.InvariantCulture),
+                        p.ClassIndex.ToString(CultureInfo.InvariantCulture), p.Label ?? None, p.Probability.ToString("P2", CultureInfo.InvariantCulture));
                 }
             }
             AnsiConsole.Write(table);

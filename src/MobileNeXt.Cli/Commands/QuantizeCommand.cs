@@ -6,7 +6,6 @@ using MobileNeXt.Interop;
 using MobileNeXt.Models;
 using MobileNeXt.Quantization;
 using MobileNeXt.Training;
-using MobileNeXt.Training.Checkpoints;
 using static MobileNeXt.Cli.Format;
 
 namespace MobileNeXt.Cli;
@@ -50,8 +49,7 @@ internal static class QuantizeCommand
         {
             TorchRuntime.EnsureAvailable();
             string name = options.ModelName(result);
-            string weightsPath = result.GetValue(weights)!.FullName;
-            if (!File.Exists(weightsPath)) throw new FileNotFoundException($"The weights file '{weightsPath}' does not exist.", weightsPath);
+            var trained = TrainedWeights.Inspect(result.GetValue(weights)!.FullName);
             string output = result.GetValue(onnx)!.FullName;
             if (!Directory.Exists(Path.GetDirectoryName(output)))
                 throw new DirectoryNotFoundException($"Cannot write '{output}': the folder '{Path.GetDirectoryName(output)}' does not exist.");
@@ -66,45 +64,39 @@ internal static class QuantizeCommand
             quantization.Validate();
 
             // A training checkpoint says how its network was built and fed; command-line values still win.
-            TrainingCheckpoint? checkpoint = TryReadCheckpoint(weightsPath);
-            using (checkpoint)
+            trained.CheckModel(name, asOption: false);
+            double? width = ModelOptions.Given(result, options.Width) ? result.GetValue(options.Width) : trained.Width;
+            double alpha = ModelOptions.Given(result, options.IdentityMultiplier) ? result.GetValue(options.IdentityMultiplier) : trained.IdentityMultiplier ?? 1.0;
+            var preprocessing = options.Preprocessing(result, trained);
+            if (result.GetValue(resize) is { } resized) preprocessing = new EvalPreprocessing(resized, preprocessing.CropSize);
+            int crop = preprocessing.CropSize, side = preprocessing.ResizeSize;
+
+            var data = TrainingData.Open(result.GetValue(calibration)!, syntheticImageSize: Math.Max(crop, 32));
+            // Checks the set's size now, before any weights are read; the images are read by the calibrator.
+            var batches = Evaluation.CalibrationBatches(data.Train, preprocessing, quantization.CalibrationImages);
+            using var model = ModelRegistry.Create(name, new ModelCreateOptions { Width = width, IdentityMultiplier = alpha, NumClasses = data.Train.Classes.Count });
+            ModelWeights.Load(model, trained.Path);
+            model.eval();
+
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var statistics = Int8Calibrator.Calibrate(model, batches, histograms: quantization.Method != CalibrationMethod.MinMax);
+            Line($"Calibrated {name} on {statistics.Images} images of {data.Description} ({side} → {crop}², {statistics.Tensors.Count} values, {clock.Elapsed.TotalSeconds:0.0} s).");
+            var report = Int8Exporter.Export(model, statistics, output, quantization, evalResize: side)!;
+            Line($"INT8 ({quantization.Method}{(quantization.PerChannel ? ", per-channel" : ", per-tensor")} weights) → {output}, {Count(new FileInfo(output).Length)} bytes.");
+            Line($"ONNX Runtime: {report.QLinearConvs} of {report.Convs} Convs run as QLinearConv; integer ops: " +
+                 string.Join(", ", report.Operators.Where(kv => kv.Key.StartsWith('Q') && kv.Key != "QuantizeLinear" && kv.Key != "QLinearConv").Select(kv => $"{kv.Key} {kv.Value}")) +
+                 $"; float ops left: {(report.FloatOperators.Count == 0 ? "none" : string.Join(", ", report.FloatOperators))}.");
+
+            if (result.GetValue(evaluate))
             {
-                bool Given(Option o) => result.GetResult(o) is { Implicit: false };
-                if (checkpoint is not null && checkpoint.Model != name)
-                    throw new ArgumentException($"'{weightsPath}' holds weights of {checkpoint.Model}, not {name}; quantize it as {checkpoint.Model}.");
-                double? width = Given(options.Width) ? result.GetValue(options.Width) : checkpoint?.Options.Width;
-                double alpha = Given(options.IdentityMultiplier) ? result.GetValue(options.IdentityMultiplier) : checkpoint?.IdentityMultiplier ?? 1.0;
-                int crop = Given(options.InputSize) ? result.GetValue(options.InputSize) : checkpoint?.Options.InputSize ?? result.GetValue(options.InputSize);
-                int side = result.GetValue(resize) ?? (Given(options.InputSize) ? (int)Math.Round(crop / 0.875) : checkpoint?.Options.EffectiveEvalResizeSize ?? (int)Math.Round(crop / 0.875));
-                var preprocessing = new EvalPreprocessing(side, crop);
-
-                var data = TrainingData.Open(result.GetValue(calibration)!, syntheticImageSize: Math.Max(crop, 32));
-                // Checks the set's size now, before any weights are read; the images are read by the calibrator.
-                var batches = Evaluation.CalibrationBatches(data.Train, preprocessing, quantization.CalibrationImages);
-                using var model = ModelRegistry.Create(name, new ModelCreateOptions { Width = width, IdentityMultiplier = alpha, NumClasses = data.Train.Classes.Count });
-                ModelWeights.Load(model, weightsPath);
-                model.eval();
-
-                var clock = System.Diagnostics.Stopwatch.StartNew();
-                var statistics = Int8Calibrator.Calibrate(model, batches, histograms: quantization.Method != CalibrationMethod.MinMax);
-                Line($"Calibrated {name} on {statistics.Images} images of {data.Description} ({side} → {crop}², {statistics.Tensors.Count} values, {clock.Elapsed.TotalSeconds:0.0} s).");
-                var report = Int8Exporter.Export(model, statistics, output, quantization, evalResize: side)!;
-                Line($"INT8 ({quantization.Method}{(quantization.PerChannel ? ", per-channel" : ", per-tensor")} weights) → {output}, {Count(new FileInfo(output).Length)} bytes.");
-                Line($"ONNX Runtime: {report.QLinearConvs} of {report.Convs} Convs run as QLinearConv; integer ops: " +
-                     string.Join(", ", report.Operators.Where(kv => kv.Key.StartsWith('Q') && kv.Key != "QuantizeLinear" && kv.Key != "QLinearConv").Select(kv => $"{kv.Key} {kv.Value}")) +
-                     $"; float ops left: {(report.FloatOperators.Count == 0 ? "none" : string.Join(", ", report.FloatOperators))}.");
-
-                if (result.GetValue(evaluate))
-                {
-                    var (fp32, labels) = Evaluation.Predict(model, data.Validation, preprocessing);
-                    using var int8Model = new OnnxRuntimeModel(output);
-                    var (int8, _) = Evaluation.Predict(int8Model, data.Validation, preprocessing, channelsLast: false);
-                    var comparison = new QuantizationEvaluation(name, quantization.Method.ToString(), quantization.PerChannel, statistics.Images, labels.Length,
-                        Top1(fp32, labels), Top1(int8, labels), 100.0 * fp32.Zip(int8).Count(p => p.First == p.Second) / labels.Length);
-                    Line(string.Create(CultureInfo.InvariantCulture,
-                        $"Validation ({comparison.Images} images): FP32 top-1 {comparison.Fp32Top1:0.00} %, INT8 {comparison.Int8Top1:0.00} % (drop {comparison.Fp32Top1 - comparison.Int8Top1:0.00}), agreement {comparison.Agreement:0.00} %."));
-                    AtomicFile.Write(Path.ChangeExtension(output, ".eval.json"), stream => JsonSerializer.Serialize(stream, comparison, Json));
-                }
+                var (fp32, labels) = Evaluation.Predict(model, data.Validation, preprocessing);
+                using var int8Model = new OnnxRuntimeModel(output);
+                var (int8, _) = Evaluation.Predict(int8Model, data.Validation, preprocessing, channelsLast: false);
+                var comparison = new QuantizationEvaluation(name, quantization.Method.ToString(), quantization.PerChannel, statistics.Images, labels.Length,
+                    Top1(fp32, labels), Top1(int8, labels), 100.0 * fp32.Zip(int8).Count(p => p.First == p.Second) / labels.Length);
+                Line(string.Create(CultureInfo.InvariantCulture,
+                    $"Validation ({comparison.Images} images): FP32 top-1 {comparison.Fp32Top1:0.00} %, INT8 {comparison.Int8Top1:0.00} % (drop {comparison.Fp32Top1 - comparison.Int8Top1:0.00}), agreement {comparison.Agreement:0.00} %."));
+                AtomicFile.Write(Path.ChangeExtension(output, ".eval.json"), stream => JsonSerializer.Serialize(stream, comparison, Json));
             }
             return 0;
         });
@@ -112,18 +104,6 @@ internal static class QuantizeCommand
     }
 
     private static double Top1(int[] predicted, int[] labels) => 100.0 * predicted.Zip(labels).Count(p => p.First == p.Second) / labels.Length;
-
-    private static TrainingCheckpoint? TryReadCheckpoint(string path)
-    {
-        try
-        {
-            return TrainingCheckpoint.Read(path);
-        }
-        catch (InvalidDataException)
-        {
-            return null; // a state_dict or TorchSharp file: the command line says how the network is built
-        }
-    }
 
     /// <summary>The FP32-vs-INT8 comparison on the validation split, as written to .eval.json.</summary>
     private sealed record QuantizationEvaluation(string Model, string Method, bool PerChannel, int CalibrationImages, int Images,

@@ -89,7 +89,8 @@ internal static class TrainCommand
                 }
                 // Only rank 0 reports; the other ranks are silent unless they fail.
                 var run = root ? ConsoleProgress.Run(options.LogEverySteps, Body) : Body(SilentProgress.Instance);
-                if (root) Console.WriteLine($"{(run.Interrupted ? "Interrupted" : "Finished")} at step {run.GlobalStep}; last checkpoint: {run.LastCheckpoint}" +
+                // Interrupted, the trainer has already said where it saved and how to continue.
+                if (root && !run.Interrupted) Console.WriteLine($"Finished at step {run.GlobalStep}; last checkpoint: {run.LastCheckpoint}" +
                     (run.BestCheckpoint is { } best ? $", best: {best}" : ""));
                 return run.Interrupted ? 130 : 0;
             }

@@ -7,6 +7,9 @@ public static class AtomicFile
     /// Writes through <paramref name="write"/> into a temporary file beside <paramref name="path"/>, flushes it to disk,
     /// then renames it over <paramref name="path"/>. On failure the temporary file is removed and <paramref name="path"/> is untouched.
     /// </summary>
+    /// <exception cref="DirectoryNotFoundException">The folder of <paramref name="path"/> does not exist.</exception>
+    /// <exception cref="IOException"><paramref name="path"/> is a folder.</exception>
+    /// <exception cref="UnauthorizedAccessException">The folder cannot be written.</exception>
     public static void Write(string path, Action<Stream> write)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
@@ -15,6 +18,9 @@ public static class AtomicFile
         string directory = Path.GetDirectoryName(full)!;
         if (!Directory.Exists(directory))
             throw new DirectoryNotFoundException($"Cannot write '{path}': the folder '{directory}' does not exist.");
+        // The rename below would fail with the bare OS message "Is a directory" after all the work was done.
+        if (Directory.Exists(full))
+            throw new IOException($"Cannot write '{path}': it is a folder; give the name of a file inside it.");
         string temporary = Path.Combine(directory, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
         try
         {
