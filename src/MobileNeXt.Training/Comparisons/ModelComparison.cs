@@ -23,7 +23,7 @@ public sealed record ComparedModel(string Model, double IdentityMultiplier = 1, 
     /// <summary>
     /// Parses <c>name</c>, <c>name:a=1/2</c>, <c>name:w=0.5</c> or both (<c>name:a=1/6:w=0.75</c>); α takes a fraction.
     /// </summary>
-    /// <exception cref="FormatException">The text says what part is not understood.</exception>
+    /// <exception cref="ArgumentException">The text says what part is not understood.</exception>
     public static ComparedModel Parse(string text)
     {
         var parts = text.Trim().Split(':');
@@ -31,12 +31,12 @@ public sealed record ComparedModel(string Model, double IdentityMultiplier = 1, 
         foreach (var part in parts.Skip(1))
         {
             var kv = part.Split('=', 2);
-            double value = kv.Length == 2 ? Number(kv[1]) : throw new FormatException($"'{part}' in '{text}' is not key=value; use a=<α> or w=<width>.");
+            double value = kv.Length == 2 ? Number(kv[1]) : throw new ArgumentException($"'{part}' in '{text}' is not key=value; use a=<α> or w=<width>.");
             model = kv[0] switch
             {
                 "a" => model with { IdentityMultiplier = value },
                 "w" => model with { Width = value },
-                _ => throw new FormatException($"'{kv[0]}' in '{text}' is not a model setting; use a=<α> or w=<width>."),
+                _ => throw new ArgumentException($"'{kv[0]}' in '{text}' is not a model setting; use a=<α> or w=<width>."),
             };
         }
         return model;
@@ -44,9 +44,13 @@ public sealed record ComparedModel(string Model, double IdentityMultiplier = 1, 
 
     private static double Number(string s)
     {
-        var fraction = s.Split('/');
-        return fraction.Length == 2 ? double.Parse(fraction[0], CultureInfo.InvariantCulture) / double.Parse(fraction[1], CultureInfo.InvariantCulture)
-            : double.Parse(s, CultureInfo.InvariantCulture);
+        var parts = s.Split('/');
+        var numbers = new double[parts.Length];
+        bool ok = parts.Length <= 2;
+        for (int i = 0; ok && i < parts.Length; i++) ok = double.TryParse(parts[i], NumberStyles.Float, CultureInfo.InvariantCulture, out numbers[i]);
+        if (ok && parts.Length == 1) return numbers[0];
+        if (ok && numbers[1] != 0) return numbers[0] / numbers[1];
+        throw new ArgumentException($"'{s}' is not a number or a fraction such as 1/2.");
     }
 
     /// <summary>A label for tables and folder names, e.g. <c>mobilenext_035_a0.5</c>.</summary>

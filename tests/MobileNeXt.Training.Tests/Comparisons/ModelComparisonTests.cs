@@ -38,7 +38,7 @@ public class ModelComparisonTests : IDisposable
         ComparedModel.Parse("mobilenext_100:a=1/6:w=0.75").Should().Be(new ComparedModel("mobilenext_100", 1.0 / 6, 0.75));
         ComparedModel.Parse("mobilenext_100:a=1/2").Label.Should().Be("mobilenext_100_a0.5");
         var bad = () => ComparedModel.Parse("mobilenext_100:x=1");
-        bad.Should().Throw<FormatException>().WithMessage("'x' in 'mobilenext_100:x=1' is not a model setting; use a=<α> or w=<width>.");
+        bad.Should().Throw<ArgumentException>().WithMessage("'x' in 'mobilenext_100:x=1' is not a model setting; use a=<α> or w=<width>.");
     }
 
     [Fact]
