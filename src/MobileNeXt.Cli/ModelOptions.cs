@@ -59,12 +59,14 @@ internal sealed class ModelOptions(bool modelAsOption = false)
     }
 
     /// <summary>The registry model, or with <c>--width</c> the same family built at that width.</summary>
-    public ImageClassifier Build(ParseResult result)
+    /// <param name="result">The parsed command line.</param>
+    /// <param name="numClasses">The class count when the weights, not <c>--classes</c>, decide it; null uses <c>--classes</c>.</param>
+    public ImageClassifier Build(ParseResult result, int? numClasses = null)
     {
         string name = ModelName(result);
         var create = new ModelCreateOptions
         {
-            NumClasses = result.GetValue(Classes),
+            NumClasses = numClasses ?? result.GetValue(Classes),
             IdentityMultiplier = result.GetValue(IdentityMultiplier),
         };
         return ModelRegistry.Create(name, create with { Width = result.GetValue(Width) });

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using MobileNeXt.Inference;
 using MobileNeXt.Interop;
+using MobileNeXt.Training.Checkpoints;
 using Spectre.Console;
 using static MobileNeXt.Cli.Format;
 
@@ -20,7 +21,7 @@ internal static class PredictCommand
             Required = true,
             HelpName = "file",
         };
-        var labels = new Option<string?>("--labels") { Description = "Class names, one per line, in class-index order.", HelpName = "file" };
+        var labels = new Option<string?>("--labels") { Description = "Class names, one per line, in class-index order (default: the names a 'mobilenext train' checkpoint holds).", HelpName = "file" };
         var top = new Option<int>("--top", "-k") { Description = "How many classes to show per image.", DefaultValueFactory = _ => 5, HelpName = "k" };
         var command = new Command("predict", "Classify images: shorter side to 256/224 of the input size (bicubic), centre crop, ImageNet normalisation, top-k softmax.");
         command.Add(images);
@@ -31,9 +32,12 @@ internal static class PredictCommand
         command.SetAction(result =>
         {
             TorchRuntime.EnsureAvailable();
-            using var model = options.Build(result);
-            ModelWeights.Load(model, result.GetValue(weights)!);
-            var names = result.GetValue(labels) is { } file ? ImagePredictor.LoadLabels(file) : null;
+            string weightsPath = result.GetValue(weights)!;
+            // A training checkpoint knows its classes: their names label the output and, without --classes, their count sizes the classifier.
+            var stored = TrainingCheckpoint.ReadClasses(weightsPath);
+            using var model = options.Build(result, result.GetResult(options.Classes) is null ? stored?.Count : null);
+            ModelWeights.Load(model, weightsPath);
+            var names = result.GetValue(labels) is { } file ? ImagePredictor.LoadLabels(file) : stored;
             int crop = result.GetValue(options.InputSize);
             // ImageNet's evaluation resizes to crop / 0.875 (256 for 224).
             var preprocessing = new EvalPreprocessing((int)Math.Round(crop / 0.875), crop);
