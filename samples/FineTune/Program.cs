@@ -24,23 +24,23 @@ string output = args.Length > 3 ? args[3] : Path.Combine("runs", "finetune");
 int epochs = args.Length > 4 ? int.Parse(args[4], System.Globalization.CultureInfo.InvariantCulture) : RecipePresets.FineTune.Epochs;
 bool probe = args.Length > 5 && args[5] == "probe";
 
-var options = RecipePresets.FineTune with
-{
-    Model = model,
-    InitialWeights = weights,
-    Epochs = epochs,
-    WarmupEpochs = Math.Min(RecipePresets.FineTune.WarmupEpochs, epochs - 1),
-    FreezeFeatures = probe,
-    UnfreezeAfterEpochs = probe && epochs > 1 ? 1 : null,
-    OutputDirectory = output,
-};
-
 string last = Path.Combine(output, "last.pth");
 using var cancel = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
 try
 {
     var data = TrainingData.Open(folder);
+    var options = RecipePresets.FineTune with
+    {
+        Model = model,
+        InitialWeights = weights,
+        Epochs = epochs,
+        WarmupEpochs = Math.Min(RecipePresets.FineTune.WarmupEpochs, epochs - 1),
+        BatchSize = Math.Min(RecipePresets.FineTune.BatchSize, data.Train.Count), // a small folder: the rate follows the batch
+        FreezeFeatures = probe,
+        UnfreezeAfterEpochs = probe && epochs > 1 ? 1 : null,
+        OutputDirectory = output,
+    };
     var result = ConsoleProgress.Run(options.LogEverySteps, progress =>
     {
         using var trainer = new Trainer(options, data, progress: progress);

@@ -35,7 +35,8 @@ internal static class PredictCommand
             string weightsPath = result.GetValue(weights)!;
             // A training checkpoint knows its classes: their names label the output and, without --classes, their count sizes the classifier.
             var stored = TrainingCheckpoint.ReadClasses(weightsPath);
-            using var model = options.Build(result, result.GetResult(options.Classes) is null ? stored?.Count : null);
+            bool classesGiven = result.GetResult(options.Classes) is { Implicit: false };
+            using var model = options.Build(result, classesGiven ? null : stored?.Count);
             ModelWeights.Load(model, weightsPath);
             var names = result.GetValue(labels) is { } file ? ImagePredictor.LoadLabels(file) : stored;
             int crop = result.GetValue(options.InputSize);
