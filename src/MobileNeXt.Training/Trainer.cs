@@ -48,6 +48,7 @@ public sealed class Trainer : IDisposable
     private readonly double _width;
     private readonly IReadOnlyList<Parameter> _backbone;
     private readonly IReadOnlyList<nn.Module> _backboneNorms;
+    private bool _backboneFrozen;
 
     /// <summary>Builds the model, optimizer and data pipeline of a run; nothing is trained until <see cref="Run"/>.</summary>
     /// <param name="options">The run's settings (validated here).</param>
@@ -379,6 +380,7 @@ public sealed class Trainer : IDisposable
     /// </summary>
     private void FreezeBackbone(bool frozen)
     {
+        _backboneFrozen = frozen;
         foreach (var p in _backbone) p.requires_grad = !frozen;
         if (frozen) foreach (var norm in _backboneNorms) norm.eval();
     }
@@ -405,10 +407,14 @@ public sealed class Trainer : IDisposable
         return (all.Take(n).Sum() / n, bad, bad.Count > 0 ? all[bad[0]] : double.NaN, all[n] > 0);
     }
 
-    /// <summary>With several processes, averages the BatchNorm running statistics (model and EMA) over the ranks.</summary>
+    /// <summary>
+    /// With several processes, averages the BatchNorm running statistics (model and EMA) over the ranks. Not while the
+    /// backbone is frozen: then every statistic is still the loaded one on every rank, and a mean of equal values over 3
+    /// ranks need not give the value back bit for bit.
+    /// </summary>
     private void SyncRunningStats()
     {
-        if (_communicator.Size == 1) return;
+        if (_communicator.Size == 1 || _backboneFrozen) return;
         BatchNormSync.AverageRunningStats(Model, _communicator);
         if (Ema is not null) BatchNormSync.AverageRunningStats(Ema.Module, _communicator);
     }

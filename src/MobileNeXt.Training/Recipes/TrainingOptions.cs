@@ -163,7 +163,8 @@ public sealed record TrainingOptions
     /// <summary>
     /// Train only the classifier (a linear probe): every parameter outside the head is frozen, so it gets no gradient, no
     /// update and no weight decay, and the backbone's BatchNorm layers stay in eval mode, using and keeping the running
-    /// statistics they came with (the backbone is a fixed function, as in a linear probe of a pretrained network). Default false.
+    /// statistics they came with (the backbone is a fixed function, as in a linear probe of a pretrained network; with
+    /// several processes the statistics are not averaged while frozen, since they are equal everywhere). Default false.
     /// </summary>
     public bool FreezeFeatures { get; init; }
 
