@@ -154,6 +154,17 @@ public sealed class FineTuningTests : IClassFixture<FineTuningTests.PretrainedOn
             Same(value, saved.ModelState[key]).Should().BeTrue($"'{key}' comes from the file");
     }
 
+    [Theory]
+    [InlineData("mobilenext_035", "classifier.1.")]
+    [InlineData("mobilenetv2_035", "classifier.1.")]
+    [InlineData("mobilenext_se_100", "_fc.")] // the flat layout of the released MobileNeXt† keys
+    public void Should_find_the_classifier_in_either_key_layout(string name, string prefix)
+    {
+        using var model = ModelRegistry.Create(name, new ModelCreateOptions { NumClasses = 7 });
+        InitialWeights.HeadKeys(model).Should().BeEquivalentTo([prefix + "weight", prefix + "bias"]);
+        InitialWeights.BackboneParameters(model).Should().HaveCount(model.parameters().Count() - 2);
+    }
+
     [Fact]
     public void Should_keep_the_files_classifier_when_the_class_count_is_the_same()
     {
