@@ -46,6 +46,9 @@ public sealed class Trainer : IDisposable
     private readonly CheckpointStore? _store;
     private readonly MetricsLog? _log;
     private readonly double _width;
+    private readonly IReadOnlyList<Parameter> _backbone;
+    private readonly IReadOnlyList<nn.Module> _backboneNorms;
+    private bool _backboneFrozen;
 
     /// <summary>Builds the model, optimizer and data pipeline of a run; nothing is trained until <see cref="Run"/>.</summary>
     /// <param name="options">The run's settings (validated here).</param>
@@ -93,6 +96,9 @@ public sealed class Trainer : IDisposable
         if (_communicator.Size > 1) ParameterSync.BroadcastFrom(Model, _communicator);
         bool onGpu = Device.type != DeviceType.CPU;
         if (onGpu) Model.to(Device);
+        // After the move, which replaces parameters (torchsharp-notes §3).
+        _backbone = InitialWeights.BackboneParameters(Model);
+        _backboneNorms = [.. Model.Features.modules().OfType<BatchNorm>()];
         if (options.EmaDecay is { } decay)
         {
             var shadow = ModelRegistry.Create(options.Model, options.ModelCreateOptions(classes));
@@ -174,6 +180,9 @@ public sealed class Trainer : IDisposable
     /// <summary>The weight-decay groups.</summary>
     public ParameterGroups ParameterGroups => _groups;
 
+    /// <summary>What loading <see cref="TrainingOptions.InitialWeights"/> did, once <see cref="Run"/> has started a fresh run from them; else null.</summary>
+    public InitialWeightsReport? Initialisation { get; private set; }
+
     /// <summary>
     /// Trains until <see cref="TrainingOptions.Epochs"/> are done or <paramref name="cancellationToken"/> fires (then the
     /// step reached is checkpointed and the run returns with <see cref="TrainingResult.Interrupted"/>).
@@ -207,6 +216,13 @@ public sealed class Trainer : IDisposable
         {
             File.Delete(_log.Path); // a log without a checkpoint belongs to a run that never finished an epoch
         }
+        if (resumeFrom is null && Options.InitialWeights is { } init)
+        {
+            // Every rank reads the same file, so the ranks stay identical without a broadcast.
+            Initialisation = InitialWeights.Load(Model, init, _data.Train.Classes);
+            Ema?.CopyFromModel();
+            _progress.OnMessage(Initialisation.ToString());
+        }
 
         if (Options.Threads is null)
             _progress.OnMessage($"libtorch threads: {Threads} (set --threads to choose; a small network leaves a core to each data worker).");
@@ -220,6 +236,9 @@ public sealed class Trainer : IDisposable
             long images = 0, lossCount = 0;
             int stepInEpoch = skip;
             Model.train();
+            FreezeBackbone(Options.FeaturesFrozenAt(epoch));
+            if (Options.FreezeFeatures && epoch == Options.UnfreezeAfterEpochs && skip == 0)
+                _progress.OnMessage($"Epoch {epoch + 1}: the features are unfrozen; the whole network trains from here on.");
             // Resumed mid-epoch: the loader starts at the first untrained batch without decoding the ones before it.
             foreach (var batch in _loader.ReadEpoch(epoch, Math.Min(skip, _loader.BatchesPerEpoch)))
             {
@@ -353,6 +372,19 @@ public sealed class Trainer : IDisposable
         return value;
     }
 
+    /// <summary>
+    /// Freezes or unfreezes everything outside the classifier. Frozen parameters take no gradient, so the optimizers skip
+    /// them (no update, no weight decay, momentum kept); frozen BatchNorm layers run in eval mode, normalising with
+    /// their running statistics and leaving them as they are. Called after <c>Model.train()</c> at every epoch start,
+    /// so a resumed run freezes exactly as the uninterrupted one did.
+    /// </summary>
+    private void FreezeBackbone(bool frozen)
+    {
+        _backboneFrozen = frozen;
+        foreach (var p in _backbone) p.requires_grad = !frozen;
+        if (frozen) foreach (var norm in _backboneNorms) norm.eval();
+    }
+
     /// <summary>Whether to stop before the next step: the token with one process, the ranks' agreement with several.</summary>
     private bool StopRequested(CancellationToken cancellationToken) =>
         _communicator.Size == 1 ? cancellationToken.IsCancellationRequested : _stopAgreed;
@@ -375,10 +407,14 @@ public sealed class Trainer : IDisposable
         return (all.Take(n).Sum() / n, bad, bad.Count > 0 ? all[bad[0]] : double.NaN, all[n] > 0);
     }
 
-    /// <summary>With several processes, averages the BatchNorm running statistics (model and EMA) over the ranks.</summary>
+    /// <summary>
+    /// With several processes, averages the BatchNorm running statistics (model and EMA) over the ranks. Not while the
+    /// backbone is frozen: then every statistic is still the loaded one on every rank, and a mean of equal values over 3
+    /// ranks need not give the value back bit for bit.
+    /// </summary>
     private void SyncRunningStats()
     {
-        if (_communicator.Size == 1) return;
+        if (_communicator.Size == 1 || _backboneFrozen) return;
         BatchNormSync.AverageRunningStats(Model, _communicator);
         if (Ema is not null) BatchNormSync.AverageRunningStats(Ema.Module, _communicator);
     }
@@ -402,6 +438,7 @@ public sealed class Trainer : IDisposable
         Width = _width,
         IdentityMultiplier = Options.IdentityMultiplier,
         Classes = _data.Train.Classes,
+        DataSource = _data.Source,
         Epoch = completedEpochs,
         Step = step,
         StepsPerEpoch = StepsPerEpoch,

@@ -8,6 +8,12 @@ namespace MobileNeXt.Training;
 /// <param name="Description">What was opened, for messages.</param>
 public sealed record TrainingData(IImageDataset Train, IImageDataset Validation, string Description)
 {
+    /// <summary>
+    /// What <see cref="Open"/> was given, normalised (a built-in name in lower case, a folder as an absolute path), so a
+    /// checkpoint can reopen the same data on resume; null for data assembled in code. Default null.
+    /// </summary>
+    public string? Source { get; init; }
+
     /// <summary>The names <see cref="Open"/> accepts besides a folder.</summary>
     public const string Builtins = "fashion-mnist, synthetic";
 
@@ -25,12 +31,12 @@ public sealed record TrainingData(IImageDataset Train, IImageDataset Validation,
         switch (source.Trim().ToLowerInvariant())
         {
             case "fashion-mnist":
-                return FashionMnist();
+                return FashionMnist() with { Source = "fashion-mnist" };
             case "synthetic":
                 return new(
                     new SyntheticShapesDataset(new SyntheticShapesOptions { Count = 2000, ImageSize = syntheticImageSize, Seed = 1 }),
                     new SyntheticShapesDataset(new SyntheticShapesOptions { Count = 400, ImageSize = syntheticImageSize, Seed = 2 }),
-                    "synthetic shapes");
+                    "synthetic shapes") { Source = "synthetic" };
         }
         string root = Path.GetFullPath(source);
         if (!Directory.Exists(root))
@@ -44,7 +50,7 @@ public sealed record TrainingData(IImageDataset Train, IImageDataset Validation,
         if (!trainSet.Classes.SequenceEqual(valSet.Classes))
             throw new InvalidDataException(
                 $"train/ has {trainSet.Classes.Count} classes and val/ has {valSet.Classes.Count}, or their names differ; both need the same class folders.");
-        return new(trainSet, valSet, $"'{root}'");
+        return new(trainSet, valSet, $"'{root}'") { Source = root };
     }
 
     /// <summary>Fashion-MNIST: the 60,000 training images to train on and the 10,000 test images to validate on.</summary>

@@ -86,6 +86,18 @@ public sealed class TrainerMpiTests(MpiJob mpi, ITestOutputHelper log)
     }
 
     [Fact]
+    public void A_frozen_backbone_stays_bit_identical_to_the_initial_weights_on_both_ranks()
+    {
+        var job = mpi.Run("train-probe");
+        log.WriteLine($"train-probe job: {job.Elapsed.TotalSeconds:F1} s");
+        job.ExitCode.Should().Be(0, "the job must succeed; its output:\n{0}", job.Output);
+        for (var rank = 0; rank < 2; rank++)
+            job.Text($"probe-rank{rank}.txt").Split('\n', StringSplitOptions.RemoveEmptyEntries)
+                .Should().Equal("replaced classifier: True", "backbone unchanged: True", "classes: 4");
+        job.Bytes("probe-state-rank1.bin").Should().Equal(job.Bytes("probe-state-rank0.bin"), "the trained classifiers agree too");
+    }
+
+    [Fact]
     public void Bench_step_runs_on_two_ranks_and_prints_one_json_line_per_rank()
     {
         var job = mpi.Run("bench-step", 2, "1", "1", "2", "32", "mobilenext_035");

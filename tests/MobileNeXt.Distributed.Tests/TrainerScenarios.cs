@@ -93,6 +93,36 @@ internal static class TrainerScenarios
         public void OnMessage(string message) { }
     }
 
+    /// <summary>
+    /// A linear probe on every rank: rank 0 saves a seeded 10-class network as the initial weights, every rank starts
+    /// from them with the backbone frozen (weight decay on, so a frozen tensor that took a step would move), and each
+    /// writes whether its backbone is still bit-identical to the file and its final state. The flat all-reduce buffer
+    /// gives frozen parameters zeroed gradient views, which the optimizer must skip.
+    /// </summary>
+    internal static int Probe(ICommunicator comm, string outDir)
+    {
+        int r = comm.Rank;
+        string init = Path.Combine(outDir, "init.pth");
+        if (r == 0)
+        {
+            manual_seed(7);
+            using var pretrained = ModelRegistry.Create("mobilenext_035", new ModelCreateOptions { NumClasses = 10 });
+            MobileNeXt.Interop.ModelWeights.SavePyTorch(pretrained, init);
+        }
+        comm.Barrier(); // the file exists before any rank reads it
+        var options = Tiny(RunFolder(outDir, "probe", r)) with { InitialWeights = init, FreezeFeatures = true, WeightDecay = 1e-2, Epochs = 1, EmaDecay = null };
+        using var trainer = new Trainer(options, Shapes(), comm);
+        trainer.Run();
+        var saved = MobileNeXt.Interop.ModelWeights.Read(init);
+        var head = InitialWeights.HeadKeys(trainer.Model);
+        bool unchanged = trainer.Model.state_dict().Where(kv => !head.Contains(kv.Key)).All(kv => kv.Value.eq(saved[kv.Key]).all().item<bool>());
+        foreach (var t in saved.Values) t.Dispose();
+        File.WriteAllLines(Path.Combine(outDir, $"probe-rank{r}.txt"),
+            [$"replaced classifier: {trainer.Initialisation!.ReplacedClassifier}", $"backbone unchanged: {unchanged}", $"classes: {trainer.Model.NumClasses}"]);
+        File.WriteAllBytes(Path.Combine(outDir, $"probe-state-rank{r}.bin"), RankProgram.StateBytes(trainer.Model));
+        return 0;
+    }
+
     /// <summary>Resumes <paramref name="checkpoint"/> with this job's number of ranks; prints the error as the CLI does.</summary>
     internal static int ResumeWithThisManyRanks(ICommunicator comm, string checkpoint, string outDir)
     {

@@ -17,13 +17,18 @@ internal static class TrainCommand
 {
     public static Command Create()
     {
-        var data = new Option<string>("--data", "-d") { Description = $"A folder with train/ and val/ (ImageNet layout), or one of: {TrainingData.Builtins}.", Required = true, HelpName = "source" };
-        var preset = new Option<string>("--preset") { Description = "Recipe: paper (Sec. 4.1), released (the authors' code) or efficient (the MobileNeXt† run: mobilenext_se_100, RMSpropTF, ×0.97 every 2.4 epochs, EMA).", DefaultValueFactory = _ => "paper", HelpName = "name" };
+        var data = new Option<string>("--data", "-d") { Description = $"A folder with train/ and val/ (ImageNet layout), or one of: {TrainingData.Builtins}. Required unless resuming (the checkpoint names its data).", HelpName = "source" };
+        var preset = new Option<string>("--preset") { Description = "Recipe: paper (Sec. 4.1), released (the authors' code), efficient (the MobileNeXt† run: mobilenext_se_100, RMSpropTF, ×0.97 every 2.4 epochs, EMA) or finetune (BiT's fine-tuning rule, with --init).", DefaultValueFactory = _ => "paper", HelpName = "name" };
         var model = new Option<string>("--model", "-m") { Description = "Registry name, e.g. mobilenext_100 (see 'mobilenext models').", HelpName = "name" };
         var width = new Option<double>("--width") { Description = "Width multiplier overriding the name's.", HelpName = "w" };
         var alpha = new Option<double>("--identity-multiplier", "-a") { Description = "Identity tensor multiplier α (Sec. 3.3).", HelpName = "alpha" };
         var inputSize = new Option<int>("--input-size") { Description = "Input side in pixels (224; 32–64 for small images).", HelpName = "n" };
         var epochs = new Option<int>("--epochs") { Description = "Total epochs (warm-up and cool-down included).", HelpName = "n" };
+        var warmup = new Option<int>("--warmup-epochs") { Description = "Epochs of linear warm-up at the start (part of --epochs).", HelpName = "n" };
+        var cooldown = new Option<int>("--cooldown-epochs") { Description = "Epochs at the final learning rate at the end of the cosine (part of --epochs).", HelpName = "n" };
+        var init = new Option<string>("--init") { Description = "Fine-tune: start from these weights (a released .pth.tar, a 'mobilenext train' checkpoint, a state_dict or a .dat file); a classifier for another class count is replaced.", HelpName = "file" };
+        var freeze = new Option<bool>("--freeze-features") { Description = "Train only the classifier (linear probe): the backbone's weights and BatchNorm statistics stay as loaded." };
+        var unfreeze = new Option<int>("--unfreeze-after") { Description = "With --freeze-features: fine-tune the whole network after this many epochs.", HelpName = "k" };
         var batch = new Option<int>("--batch-size", "-b") { Description = "Samples per step per process (the global batch is this × the number of mpirun ranks).", HelpName = "n" };
         var lr = new Option<double>("--lr") { Description = "Peak learning rate at the preset's reference batch (scaled linearly to the global batch).", HelpName = "rate" };
         var workers = new Option<int>("--workers") { Description = "Data worker threads.", HelpName = "n" };
@@ -38,7 +43,7 @@ internal static class TrainCommand
         var corrupt = new Option<CorruptImagePolicy>("--corrupt-images") { Description = "Skip (count and log) or Throw on unreadable image files.", DefaultValueFactory = _ => CorruptImagePolicy.Skip };
         var command = new Command("train", "Train a model on an image folder, Fashion-MNIST or synthetic shapes with the paper's, the released or the MobileNeXt† (efficient) recipe.")
         {
-            data, preset, model, width, alpha, inputSize, epochs, batch, lr, workers, threads, device, channelsLast, seed, ema, clip, output, resume, corrupt,
+            data, preset, model, width, alpha, inputSize, epochs, warmup, cooldown, batch, lr, init, freeze, unfreeze, workers, threads, device, channelsLast, seed, ema, clip, output, resume, corrupt,
         };
         command.SetAction(result =>
         {
@@ -55,14 +60,27 @@ internal static class TrainCommand
         {
             string? resumeFrom = result.GetValue(resume);
             TrainingOptions options;
-            if (resumeFrom is not null) { using var checkpoint = TrainingCheckpoint.Read(resumeFrom); options = checkpoint.Options; }
+            string? source = result.GetValue(data);
+            if (resumeFrom is not null)
+            {
+                using var checkpoint = TrainingCheckpoint.Read(resumeFrom);
+                options = checkpoint.Options;
+                source ??= checkpoint.DataSource ?? throw new ArgumentException(
+                    $"'{resumeFrom}' does not name the data it was trained on (it was written before checkpoints stored it, or from data assembled in code); pass it with --data.");
+            }
             else options = RecipePresets.Get(result.GetValue(preset)!);
+            if (source is null) throw new ArgumentException($"Say what to train on with --data <folder|{TrainingData.Builtins.Replace(", ", "|", StringComparison.Ordinal)}>, or continue a run with --resume <checkpoint>.");
             bool Given(Option o) => result.GetResult(o) is not null;
             if (Given(model)) options = options with { Model = result.GetValue(model)! };
             if (Given(width)) options = options with { Width = result.GetValue(width) };
             if (Given(alpha)) options = options with { IdentityMultiplier = result.GetValue(alpha) };
             if (Given(inputSize)) options = options with { InputSize = result.GetValue(inputSize) };
             if (Given(epochs)) options = options with { Epochs = result.GetValue(epochs) };
+            if (Given(warmup)) options = options with { WarmupEpochs = result.GetValue(warmup) };
+            if (Given(cooldown)) options = options with { CooldownEpochs = result.GetValue(cooldown) };
+            if (Given(init)) options = options with { InitialWeights = result.GetValue(init) };
+            if (Given(freeze)) options = options with { FreezeFeatures = result.GetValue(freeze) };
+            if (Given(unfreeze)) options = options with { UnfreezeAfterEpochs = result.GetValue(unfreeze), FreezeFeatures = true };
             if (Given(batch)) options = options with { BatchSize = result.GetValue(batch) };
             if (Given(lr)) options = options with { LearningRate = result.GetValue(lr) };
             if (Given(workers)) options = options with { Workers = result.GetValue(workers) };
@@ -75,7 +93,7 @@ internal static class TrainCommand
             if (Given(output)) options = options with { OutputDirectory = result.GetValue(output)! };
 
             bool root = communicator.IsRoot;
-            var trainingData = TrainingData.Open(result.GetValue(data)!, new ImageFolderOptions { CorruptImages = result.GetValue(corrupt) },
+            var trainingData = TrainingData.Open(source, new ImageFolderOptions { CorruptImages = result.GetValue(corrupt) },
                 syntheticImageSize: Math.Max(options.InputSize, 32));
             using var cancel = new CancellationTokenSource();
             ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };

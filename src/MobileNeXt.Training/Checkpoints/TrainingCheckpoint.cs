@@ -13,7 +13,7 @@ namespace MobileNeXt.Training.Checkpoints;
 /// on), <c>optimizer</c> (the momentum buffers by parameter name, of SGD or RMSpropTF), <c>optimizer_square_avg</c>
 /// (RMSpropTF's square averages by parameter name; absent for SGD and in older checkpoints), <c>epoch</c> (epochs completed), <c>step</c>
 /// (global optimizer steps done), <c>steps_per_epoch</c>, <c>world_size</c> (processes that trained it; 1 when absent), <c>arch</c>, <c>width</c>, <c>identity_multiplier</c>, <c>num_classes</c>,
-/// <c>classes</c> (JSON), <c>best_top1</c>, <c>options</c> (the <see cref="TrainingOptions"/> as JSON) and
+/// <c>classes</c> (JSON), <c>data</c> (the data source the run opened, when known: a built-in name or a folder), <c>best_top1</c>, <c>options</c> (the <see cref="TrainingOptions"/> as JSON) and
 /// <c>version</c>. The random state is not stored: every generator of a run is re-derived from (seed, epoch, step).
 /// <c>mobilenext predict --weights</c> and <c>eval</c> read the weights straight from it.
 /// </summary>
@@ -35,6 +35,13 @@ public sealed class TrainingCheckpoint : IDisposable
 
     /// <summary>Class names, in label order.</summary>
     public required IReadOnlyList<string> Classes { get; init; }
+
+    /// <summary>
+    /// The data the run trained on, as <see cref="TrainingData.Source"/> gives it (a built-in name or an absolute folder),
+    /// so <c>mobilenext train --resume</c> needs no <c>--data</c>; null when the data was assembled in code or the
+    /// checkpoint predates this entry.
+    /// </summary>
+    public string? DataSource { get; init; }
 
     /// <summary>Epochs completed.</summary>
     public required int Epoch { get; init; }
@@ -89,6 +96,7 @@ public sealed class TrainingCheckpoint : IDisposable
             ["state_dict"] = ToHashtable(ModelState),
             ["optimizer"] = ToHashtable(MomentumBuffers),
         };
+        if (DataSource is not null) root["data"] = DataSource;
         if (EmaState is not null) root["state_dict_ema"] = ToHashtable(EmaState);
         if (SquareAverages is not null) root["optimizer_square_avg"] = ToHashtable(SquareAverages);
         PyTorchPickler.PickleStateDict(stream, root, leaveOpen: true);
@@ -122,6 +130,7 @@ public sealed class TrainingCheckpoint : IDisposable
                 Width = Convert.ToDouble(root["width"], CultureInfo.InvariantCulture),
                 IdentityMultiplier = Convert.ToDouble(root["identity_multiplier"], CultureInfo.InvariantCulture),
                 Classes = JsonSerializer.Deserialize<string[]>((string)root["classes"]!, Json)!,
+                DataSource = root["data"] as string,
                 Epoch = Convert.ToInt32(root["epoch"], CultureInfo.InvariantCulture),
                 Step = Convert.ToInt64(root["step"], CultureInfo.InvariantCulture),
                 StepsPerEpoch = Convert.ToInt64(root["steps_per_epoch"], CultureInfo.InvariantCulture),
@@ -144,6 +153,37 @@ public sealed class TrainingCheckpoint : IDisposable
         {
             DisposeTensors(root);
             throw;
+        }
+    }
+
+    /// <summary>
+    /// The class names stored in <paramref name="path"/> when it is a training checkpoint of this library, else null (a
+    /// plain state_dict, a released checkpoint, a TorchSharp file, or anything unreadable: the weights loader reports
+    /// those). Lets <c>predict</c> name classes without <c>--labels</c>.
+    /// </summary>
+    public static IReadOnlyList<string>? ReadClasses(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        Hashtable root;
+        try
+        {
+            root = PyTorchUnpickler.UnpickleStateDict(path);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            return null;
+        }
+        try
+        {
+            return root["version"] is int && root["classes"] is string json ? JsonSerializer.Deserialize<string[]>(json, Json) : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+        finally
+        {
+            DisposeTensors(root);
         }
     }
 

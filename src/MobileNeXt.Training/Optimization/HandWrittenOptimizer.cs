@@ -59,7 +59,11 @@ public abstract class HandWrittenOptimizer : IDisposable
         }
     }
 
-    /// <summary>Updates every parameter that has a gradient.</summary>
+    /// <summary>
+    /// Updates every parameter that has a gradient and requires one; a frozen parameter (<c>requires_grad</c> false, even
+    /// with a zeroed gradient view from a <see cref="Distributed.FlatGradientBuffer"/>) gets no update and no weight
+    /// decay, and its state tensors stay as they are, as PyTorch's optimizers skip a parameter whose grad is None.
+    /// </summary>
     public abstract void Step();
 
     /// <summary>The momentum buffers by parameter name (live tensors, owned by the optimizer); parameters without one yet are absent.</summary>

@@ -72,7 +72,7 @@ public sealed class RmsPropTfOptimizer : HandWrittenOptimizer
         {
             var p = Parameters[i];
             var g = p.grad;
-            if (g is null) continue;
+            if (g is null || !p.requires_grad) continue; // frozen: no update, no decay, state kept
             if (Decayed[i] && WeightDecay != 0) g = g.add(p, decay);
             var square = squares[i] ??= ones_like(p).DetachFromDisposeScope();
             square.add_(g.square().add_(square, minusOne), oneMinusAlpha);

@@ -51,7 +51,7 @@ public sealed class SgdOptimizer : HandWrittenOptimizer
         {
             var p = Parameters[i];
             var d = p.grad;
-            if (d is null) continue;
+            if (d is null || !p.requires_grad) continue; // frozen: no update, no decay, state kept
             if (Decayed[i] && WeightDecay != 0) d = d.add(p, decay);
             if (Momentum != 0)
             {

@@ -4,13 +4,14 @@ namespace MobileNeXt.Training.Recipes;
 /// The ImageNet recipes as data. <c>paper</c> is what Sec. 4.1 of Zhou et al. (ECCV 2020) states; <c>released</c>
 /// is what the authors' released code used for the 74.0x % checkpoints (docs/architecture.md, "The released training
 /// recipe"); <c>efficient</c> is the run behind the released MobileNeXt† (1.0†) checkpoint, its <c>args.yaml</c>
-/// (followon-models.md §A, "Recipe as actually run"). Each value names its source; values no source gives are marked
-/// as our choice.
+/// (followon-models.md §A, "Recipe as actually run"); <c>finetune</c> adapts pretrained weights
+/// (<see cref="TrainingOptions.InitialWeights"/>) to a new, smaller dataset after BiT's fine-tuning rule. Each value names
+/// its source; values no source gives are marked as our choice.
 /// </summary>
 public static class RecipePresets
 {
     /// <summary>The preset names, for help texts.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["paper", "released", "efficient", "fashion-mnist"];
+    public static IReadOnlyList<string> Names { get; } = ["paper", "released", "efficient", "finetune", "fashion-mnist"];
 
     /// <summary>Sec. 4.1 of the paper.</summary>
     public static TrainingOptions Paper { get; } = new()
@@ -113,6 +114,39 @@ public static class RecipePresets
         LogEverySteps = 100,
     };
 
+    /// <summary>
+    /// Fine-tuning pretrained weights on a new dataset: a lower learning rate, a short warm-up and few epochs. The values
+    /// follow the BiT-HyperRule (Kolesnikov et al., "Big Transfer", ECCV 2020; google-research/big_transfer,
+    /// <c>bit_pytorch/train.py</c> and <c>bit_hyperrule.py</c>: "BiT" below), the fine-tuning recipe published with
+    /// its code. Give the weights with <c>--init</c> / <see cref="TrainingOptions.InitialWeights"/>.
+    /// </summary>
+    public static TrainingOptions FineTune { get; } = new()
+    {
+        Preset = "finetune",
+        Momentum = 0.9,               // BiT train.py: SGD(lr=0.003, momentum=0.9)
+        Nesterov = false,             // BiT train.py: plain momentum
+        WeightDecay = 0,              // BiT train.py: "Note: no weight-decay!"
+        DecayNormAndBias = true,      // irrelevant without weight decay
+        LearningRate = 0.003,         // BiT train.py: lr 0.003 …
+        ReferenceBatchSize = 512,     // … at BiT's batch of 512 (bit_common.py --batch 512), scaled linearly here
+        BatchSize = 128,              // our choice: a smaller batch for a small dataset on one machine (lr 0.00075)
+        Epochs = 10,                  // our choice, "fewer epochs": BiT runs 500 steps of 512 on < 20k images (~13 epochs of
+                                      // 20k), the PyTorch transfer-learning tutorial 25 epochs of 244 images
+        WarmupEpochs = 1,             // BiT: linear warm-up over the first 100 of 500 steps on < 20k images, 500 of
+                                      // 10,000 above; one epoch of ten lies between
+        WarmupStartLearningRate = 0,  // BiT bit_hyperrule.get_lr: base_lr · step / warm-up steps, from 0
+        Schedule = ScheduleNames.Cosine, // our choice: BiT divides by 10 at 2/5, 3/5 and 4/5 of the run; the cosine of
+        MinLearningRate = 0,          //   the other presets decays the same range smoothly, to 0
+        CooldownEpochs = 0,           // BiT has none
+        LabelSmoothing = 0,           // BiT: plain cross-entropy
+        ColorJitter = 0,              // BiT: crops and flips only
+        MinCropScale = 0.64,          // BiT get_resolution: random 128² crops of 160² images (480 of 512), 0.64 of the area
+        DropRate = 0.2,               // architecture.md "Head": Dropout(0.2) is part of the network
+        EmaDecay = null,              // BiT keeps none
+        FreezeFeatures = false,       // PyTorch transfer-learning tutorial: fine-tuning the whole network (86.4 %) beat the
+                                      // frozen feature extractor (83.5 %); --freeze-features asks for a linear probe
+    };
+
     /// <summary>The preset called <paramref name="name"/> (case-insensitive).</summary>
     /// <exception cref="KeyNotFoundException">No preset has that name; the message lists them.</exception>
     public static TrainingOptions Get(string name) => name?.Trim().ToLowerInvariant() switch
@@ -121,6 +155,7 @@ public static class RecipePresets
         "released" => Released,
         "efficient" => Efficient,
         "fashion-mnist" => FashionMnist,
+        "finetune" or "fine-tune" => FineTune,
         _ => throw new KeyNotFoundException($"Unknown preset '{name}'. Available: {string.Join(", ", Names)}."),
     };
 }

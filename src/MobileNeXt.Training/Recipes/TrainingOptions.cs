@@ -150,6 +150,34 @@ public sealed record TrainingOptions
     /// <summary>Stop after this many steps of each epoch (0 = the whole epoch); for quick trials. Default 0.</summary>
     public int MaxStepsPerEpoch { get; init; }
 
+    /// <summary>
+    /// Weights to start from instead of a random initialisation (fine-tuning): a released <c>.pth.tar</c>, a
+    /// <c>mobilenext train</c> checkpoint, a PyTorch state_dict or a TorchSharp <c>.dat</c> file. Every tensor of the
+    /// backbone must match the model (another architecture or width is refused with the file's mismatches); a classifier
+    /// for another number of classes (or, from a training checkpoint, for differently named classes) is replaced by a
+    /// freshly initialised one (<see cref="Checkpoints.InitialWeights"/>).
+    /// Read when a run starts, not when it resumes. Default null (random initialisation).
+    /// </summary>
+    public string? InitialWeights { get; init; }
+
+    /// <summary>
+    /// Train only the classifier (a linear probe): every parameter outside the head is frozen, so it gets no gradient, no
+    /// update and no weight decay, and the backbone's BatchNorm layers stay in eval mode, using and keeping the running
+    /// statistics they came with (the backbone is a fixed function, as in a linear probe of a pretrained network; with
+    /// several processes the statistics are not averaged while frozen, since they are equal everywhere). Default false.
+    /// </summary>
+    public bool FreezeFeatures { get; init; }
+
+    /// <summary>
+    /// With <see cref="FreezeFeatures"/>, unfreeze the backbone (gradients, updates, BatchNorm statistics) after this many
+    /// epochs and fine-tune the whole network from then on (fastai's <c>fine_tune</c>: one frozen epoch by default);
+    /// null keeps it frozen for the whole run. Default null.
+    /// </summary>
+    public int? UnfreezeAfterEpochs { get; init; }
+
+    /// <summary>Whether the backbone is frozen during epoch <paramref name="epoch"/> (from 0).</summary>
+    public bool FeaturesFrozenAt(int epoch) => FreezeFeatures && (UnfreezeAfterEpochs is not { } k || epoch < k);
+
     /// <summary>The model-creation options these settings imply for <paramref name="numClasses"/> classes.</summary>
     public ModelCreateOptions ModelCreateOptions(int numClasses) => new()
     {
@@ -183,8 +211,9 @@ public sealed record TrainingOptions
         Check(DecayEpochs > 0 && double.IsFinite(DecayEpochs), nameof(DecayEpochs), DecayEpochs, "DecayEpochs must be a positive number of epochs (2.4 in the MobileNeXt† recipe)");
         Check(DecayRate > 0 && DecayRate <= 1, nameof(DecayRate), DecayRate, "DecayRate must lie in (0, 1] (0.97 in the MobileNeXt† recipe)");
         Check(Schedule == ScheduleNames.Cosine || CooldownEpochs == 0, nameof(CooldownEpochs), CooldownEpochs, "CooldownEpochs belongs to the cosine schedule; set it to 0 with Schedule 'step'");
-        Check(WarmupEpochs >= 0 && CooldownEpochs >= 0 && WarmupEpochs + CooldownEpochs < Epochs, nameof(WarmupEpochs), WarmupEpochs,
-            $"WarmupEpochs ({WarmupEpochs}) + CooldownEpochs ({CooldownEpochs}) must be ≥ 0 each and leave at least one cosine epoch of the {Epochs}");
+        Check(WarmupEpochs >= 0, nameof(WarmupEpochs), WarmupEpochs, "WarmupEpochs (--warmup-epochs) must be ≥ 0");
+        Check(CooldownEpochs >= 0, nameof(CooldownEpochs), CooldownEpochs, "CooldownEpochs (--cooldown-epochs) must be ≥ 0");
+        Check(WarmupEpochs + CooldownEpochs < Epochs, nameof(Epochs), Epochs, ScheduleTooShort());
         Check(WarmupStartLearningRate >= 0 && MinLearningRate >= 0, nameof(MinLearningRate), MinLearningRate, "WarmupStartLearningRate and MinLearningRate must be ≥ 0");
         Check(ColorJitter >= 0 && double.IsFinite(ColorJitter), nameof(ColorJitter), ColorJitter, "ColorJitter must be ≥ 0 (0.4 in the released recipe)");
         Check(MinCropScale > 0 && MinCropScale <= 1, nameof(MinCropScale), MinCropScale, "MinCropScale must lie in (0, 1] (0.08)");
@@ -198,6 +227,21 @@ public sealed record TrainingOptions
         Check(TrainingDevice.IsWellFormed(Device), nameof(Device), Device, "Device must be cpu, cuda or cuda:N (N = 0, 1, …)");
         Check(LogEverySteps >= 1, nameof(LogEverySteps), LogEverySteps, "LogEverySteps must be at least 1");
         Check(MaxStepsPerEpoch >= 0, nameof(MaxStepsPerEpoch), MaxStepsPerEpoch, "MaxStepsPerEpoch must be ≥ 0 (0 = whole epochs)");
+        Check(InitialWeights is null || InitialWeights.Trim().Length > 0, nameof(InitialWeights), InitialWeights, "InitialWeights must be a file path, or null for a random initialisation");
+        Check(UnfreezeAfterEpochs is null || FreezeFeatures, nameof(UnfreezeAfterEpochs), UnfreezeAfterEpochs, "UnfreezeAfterEpochs needs FreezeFeatures (--freeze-features); nothing is frozen to unfreeze");
+        Check(UnfreezeAfterEpochs is null || (UnfreezeAfterEpochs >= 1 && UnfreezeAfterEpochs < Epochs), nameof(UnfreezeAfterEpochs), UnfreezeAfterEpochs,
+            $"UnfreezeAfterEpochs (--unfreeze-after) must lie in [1, Epochs − 1] = [1, {Epochs - 1}], or be null to stay frozen");
+    }
+
+    // The warm-up and cool-down are part of Epochs; the schedule needs at least one epoch between them. Says which flags fix it.
+    private string ScheduleTooShort()
+    {
+        string shape = Schedule == ScheduleNames.Cosine ? "cosine" : "decay";
+        string lower = CooldownEpochs > 0
+            ? $"--warmup-epochs and --cooldown-epochs so that they add up to at most {Epochs - 1} (WarmupEpochs, CooldownEpochs)"
+            : $"--warmup-epochs to {Math.Max(0, Epochs - 1)} or less (WarmupEpochs)";
+        return $"Epochs ({Epochs}) must leave at least one {shape} epoch after {WarmupEpochs} warm-up and {CooldownEpochs} cool-down epoch(s): " +
+               $"raise --epochs to {WarmupEpochs + CooldownEpochs + 1} or more (Epochs), or lower {lower}";
     }
 
     private static void Check(bool ok, string name, object? value, string message)

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Reflection;
 using MobileNeXt.Tests.Shared;
 
 namespace MobileNeXt.Training.Tests.Samples;
@@ -23,24 +21,6 @@ public class FashionMnistSampleTests
         stderr.Should().NotContain("   at ");
     }
 
-    private static (int ExitCode, string Stdout, string Stderr) RunSample(params string[] arguments)
-    {
-        string sample = typeof(FashionMnistSampleTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
-            .Single(a => a.Key == "FashionMnistSample").Value!;
-        File.Exists(sample).Should().BeTrue($"the test project builds the sample to '{sample}' before itself");
-        // The same host that runs the tests (dotnet test sets DOTNET_HOST_PATH), not whichever dotnet is first on PATH.
-        string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
-        var start = new ProcessStartInfo(dotnet) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(sample);
-        foreach (var a in arguments) start.ArgumentList.Add(a);
-        using var process = Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        string stdout = process.StandardOutput.ReadToEnd();
-        if (!process.WaitForExit(TimeSpan.FromSeconds(60)))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException("the sample did not stop within 60 s on a missing dataset");
-        }
-        return (process.ExitCode, stdout, stderr.Result);
-    }
+    private static (int ExitCode, string Stdout, string Stderr) RunSample(params string[] arguments) =>
+        BuiltApp.Run("FashionMnistSample", TimeSpan.FromSeconds(60), arguments);
 }

@@ -43,4 +43,38 @@ public class RecipePresetsTests
         (RecipePresets.Efficient with { RmsPropEpsilon = 0 }).Invoking(x => x.Validate())
             .Should().Throw<ArgumentOutOfRangeException>().WithMessage("*RmsPropEpsilon must be a positive*");
     }
+
+    [Fact]
+    public void Should_hold_BiTs_fine_tuning_rule_as_the_finetune_preset()
+    {
+        // google-research/big_transfer bit_pytorch/train.py and bit_hyperrule.py, value by value.
+        var o = RecipePresets.Get("finetune");
+        o.Should().BeSameAs(RecipePresets.FineTune);
+        (o.LearningRate, o.ReferenceBatchSize).Should().Be((0.003, 512)); // SGD lr 0.003 at batch 512
+        (o.Momentum, o.Nesterov, o.WeightDecay).Should().Be((0.9, false, 0.0)); // momentum 0.9, "no weight-decay!"
+        o.MinCropScale.Should().Be(0.64); // 128² crops of 160² images
+        (o.WarmupEpochs, o.WarmupStartLearningRate, o.Epochs).Should().Be((1, 0.0, 10)); // a short warm-up from 0, few epochs
+        o.LearningRate.Should().BeLessThan(RecipePresets.Paper.LearningRate * o.ReferenceBatchSize / RecipePresets.Paper.ReferenceBatchSize,
+            "fine-tuning steps more gently than training from scratch");
+        o.Invoking(x => x.Validate()).Should().NotThrow();
+        RecipePresets.Names.Should().Contain("finetune");
+    }
+
+    [Theory]
+    [InlineData(3, 3, 0, "Epochs (3) must leave at least one cosine epoch after 3 warm-up and 0 cool-down epoch(s): raise --epochs to 4 or more (Epochs), or lower --warmup-epochs to 2 or less (WarmupEpochs)*")]
+    [InlineData(12, 3, 10, "Epochs (12) must leave at least one cosine epoch after 3 warm-up and 10 cool-down epoch(s): raise --epochs to 14 or more (Epochs), or lower --warmup-epochs and --cooldown-epochs so that they add up to at most 11*")]
+    public void Should_name_the_flags_that_fix_a_schedule_too_short_for_its_warm_up(int epochs, int warmup, int cooldown, string message) =>
+        (RecipePresets.Released with { Epochs = epochs, WarmupEpochs = warmup, CooldownEpochs = cooldown }).Invoking(x => x.Validate())
+            .Should().Throw<ArgumentOutOfRangeException>().WithMessage(message);
+
+    [Fact]
+    public void Should_say_that_unfreezing_needs_a_frozen_backbone_and_an_epoch_inside_the_run()
+    {
+        (RecipePresets.FineTune with { UnfreezeAfterEpochs = 1 }).Invoking(x => x.Validate())
+            .Should().Throw<ArgumentOutOfRangeException>().WithMessage("*needs FreezeFeatures (--freeze-features)*");
+        (RecipePresets.FineTune with { FreezeFeatures = true, UnfreezeAfterEpochs = 10 }).Invoking(x => x.Validate())
+            .Should().Throw<ArgumentOutOfRangeException>().WithMessage("*--unfreeze-after*[1, 9]*");
+        var probe = RecipePresets.FineTune with { FreezeFeatures = true, UnfreezeAfterEpochs = 2 };
+        Enumerable.Range(0, probe.Epochs).Select(probe.FeaturesFrozenAt).Should().Equal([true, true, false, false, false, false, false, false, false, false]);
+    }
 }

@@ -53,34 +53,6 @@ public sealed class TrainerTests : IDisposable
         OutputDirectory = Path.Combine(_root, name),
     };
 
-    private sealed class Recorder : ITrainingProgress
-    {
-        public List<StepReport> Steps { get; } = [];
-        public List<long> LiveTensors { get; } = [];
-        public Action<StepReport>? AfterStep { get; init; }
-        public Action<EpochMetrics>? AfterEpoch { get; init; }
-
-        public void OnStep(StepReport report)
-        {
-            Steps.Add(report);
-            LiveTensors.Add(DisposeScopeManager.Statistics.ThreadTotalLiveCount);
-            AfterStep?.Invoke(report);
-        }
-
-        public void OnEpoch(EpochMetrics metrics) => AfterEpoch?.Invoke(metrics);
-
-        public void OnMessage(string message) { }
-    }
-
-    private static void ShouldBeIdentical(torch.nn.Module a, torch.nn.Module b)
-    {
-        var sa = a.state_dict();
-        var sb = b.state_dict();
-        sa.Keys.Should().Equal(sb.Keys);
-        foreach (var (key, ta) in sa)
-            ta.eq(sb[key]).all().item<bool>().Should().BeTrue($"'{key}' must be bit-identical after resuming");
-    }
-
     [Theory]
     [InlineData(false, "sgd")] // stopped at the epoch boundary: 1 epoch + resume + 1 epoch
     [InlineData(true, "sgd")]  // stopped mid-epoch (Ctrl+C after one step)
@@ -123,8 +95,8 @@ public sealed class TrainerTests : IDisposable
         using var second = new Trainer(options, data);
         second.Run(resumeFrom: Path.Combine(options.OutputDirectory, CheckpointStore.LastFileName)).GlobalStep.Should().Be(4);
 
-        ShouldBeIdentical(straight.Model, second.Model);
-        ShouldBeIdentical(straight.Ema!.Module, second.Ema!.Module);
+        TrainingAssertions.ShouldBeIdentical(straight.Model, second.Model);
+        TrainingAssertions.ShouldBeIdentical(straight.Ema!.Module, second.Ema!.Module);
         new MetricsLog(options.OutputDirectory).ReadAll().Select(m => m.Epoch).Should().Equal(1, 2);
     }
 
@@ -150,7 +122,7 @@ public sealed class TrainerTests : IDisposable
             first.Run(cancellationToken: cancel.Token).GlobalStep.Should().Be(2, "step 0 was the dropped batch, step 1 the first trained");
         using var second = new Trainer(options, data);
         second.Run(resumeFrom: Path.Combine(options.OutputDirectory, CheckpointStore.LastFileName)).GlobalStep.Should().Be(6);
-        ShouldBeIdentical(straight.Model, second.Model);
+        TrainingAssertions.ShouldBeIdentical(straight.Model, second.Model);
     }
 
     /// <summary>A dataset whose listed samples cannot be read (as corrupt files under the Skip policy).</summary>
