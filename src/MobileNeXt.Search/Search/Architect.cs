@@ -87,7 +87,7 @@ public sealed class Architect : IDisposable
             var validGrad = Gradients(validImages, validLabels, [.. _alphas, .. weights]);
             var alphaGrad = validGrad.Take(_alphas.Count).ToList();
             var v = validGrad.Skip(_alphas.Count).ToList();
-            double norm = Math.Sqrt(v.Sum(t => t.square().sum().item<double>()));
+            double norm = Math.Sqrt(v.Sum(t => t.square().sum().to(ScalarType.Float64).item<double>()));
             double r = FiniteDifferenceScale / norm;
             var plus = GradientAt(saved, v, r, trainImages, trainLabels);
             var minus = GradientAt(saved, v, -r, trainImages, trainLabels);
