@@ -33,7 +33,8 @@ public static class GenotypePlot
         if (state < 2) return new SKPoint(70, h * (state + 1) / 3f);
         if (state == 2 + steps) return new SKPoint(w - 70, h / 2f);
         int i = state - 2;
-        return new SKPoint(250 + 170 * i, 80 + 90 * i);
+        // nodes alternate high and low, so an edge skipping a node never runs through it
+        return new SKPoint(250 + 170 * i, i % 2 == 0 ? h * 0.2f : h * 0.8f);
     }
 
     /// <summary>Draws one cell of <paramref name="genotype"/> to a PNG file.</summary>
