@@ -40,6 +40,15 @@ public class SearchNetworkTests
     }
 
     [Fact]
+    public void Should_have_the_weight_count_DARTS_logs_for_its_search_network()
+    {
+        // train_search.py logs count_parameters_in_MB(model) for 8 cells, 16 channels, 10 classes (α are not module
+        // parameters there); a recorded run of it reads "param size = 1.930618MB".
+        using var net = new SearchNetwork();
+        net.WeightParameters().Sum(p => p.numel()).Should().Be(1_930_618);
+    }
+
+    [Fact]
     public void Should_count_weights_by_the_closed_form_and_keep_alpha_out_of_them()
     {
         const int c = 4; // 3 cells: normal at C, reduction at 2C, reduction at 4C
