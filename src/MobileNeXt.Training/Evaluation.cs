@@ -131,16 +131,4 @@ public static class Evaluation
             }
         }
     }
-
-    /// <summary>The samples of a dataset at the given indices.</summary>
-    private sealed class SubsetDataset(IImageDataset inner, int[] indices) : IImageDataset
-    {
-        public int Count => indices.Length;
-
-        public IReadOnlyList<string> Classes => inner.Classes;
-
-        public int GetLabel(int index) => inner.GetLabel(indices[index]);
-
-        public SkiaSharp.SKBitmap? LoadImage(int index) => inner.LoadImage(indices[index]);
-    }
 }

@@ -88,6 +88,18 @@ public static class ImageDecoding
     {
         if (grey.Length != width * height)
             throw new ArgumentException($"Expected {width}×{height} = {width * height} grey values, got {grey.Length}.", nameof(grey));
+        return FromPlanes(grey, grey, grey, width, height);
+    }
+
+    /// <summary>
+    /// An opaque RGBA8888 bitmap from three row-major 8-bit planes (CIFAR-10's binary records store R, G, B this way).
+    /// </summary>
+    /// <exception cref="ArgumentException">A plane does not hold width × height values.</exception>
+    public static SKBitmap FromPlanes(ReadOnlySpan<byte> red, ReadOnlySpan<byte> green, ReadOnlySpan<byte> blue, int width, int height)
+    {
+        int n = width * height;
+        if (red.Length != n || green.Length != n || blue.Length != n)
+            throw new ArgumentException($"Expected three planes of {width}×{height} = {n} values, got {red.Length}, {green.Length}, {blue.Length}.");
         var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Opaque));
         var pixels = bitmap.GetPixelSpan();
         int rowBytes = bitmap.RowBytes;
@@ -96,10 +108,10 @@ public static class ImageDecoding
             var row = pixels.Slice(y * rowBytes, width * 4);
             for (int x = 0; x < width; x++)
             {
-                byte v = grey[y * width + x];
-                row[4 * x] = v;
-                row[4 * x + 1] = v;
-                row[4 * x + 2] = v;
+                int i = y * width + x;
+                row[4 * x] = red[i];
+                row[4 * x + 1] = green[i];
+                row[4 * x + 2] = blue[i];
                 row[4 * x + 3] = 255;
             }
         }
