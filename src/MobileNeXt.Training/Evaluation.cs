@@ -101,6 +101,21 @@ public static class Evaluation
     }
 
     /// <summary>
+    /// The share, in %, of positions where <paramref name="a"/> and <paramref name="b"/> agree: top-1 accuracy when one
+    /// is the labels of <see cref="Predict"/>, agreement when both are predictions of two models on the same images.
+    /// </summary>
+    public static double PercentEqual(IReadOnlyList<int> a, IReadOnlyList<int> b)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        if (a.Count != b.Count) throw new ArgumentException($"The two lists differ in length ({a.Count} and {b.Count}); give one answer per image in both.", nameof(b));
+        if (a.Count == 0) return 0;
+        int same = 0;
+        for (int i = 0; i < a.Count; i++) if (a[i] == b[i]) same++;
+        return 100.0 * same / a.Count;
+    }
+
+    /// <summary>
     /// Calibration images for INT8 quantization: the first <paramref name="images"/> samples of a seeded shuffle of
     /// <paramref name="dataset"/> (use the training split, never the one you evaluate on), through the evaluation
     /// preprocessing, in batches. Each enumeration reads them again, so the calibrator can make its two passes without

@@ -93,7 +93,7 @@ internal static class QuantizeCommand
                 using var int8Model = new OnnxRuntimeModel(output);
                 var (int8, _) = Evaluation.Predict(int8Model, data.Validation, preprocessing, channelsLast: false);
                 var comparison = new QuantizationEvaluation(name, quantization.Method.ToString(), quantization.PerChannel, statistics.Images, labels.Length,
-                    Top1(fp32, labels), Top1(int8, labels), 100.0 * fp32.Zip(int8).Count(p => p.First == p.Second) / labels.Length);
+                    Evaluation.PercentEqual(fp32, labels), Evaluation.PercentEqual(int8, labels), Evaluation.PercentEqual(fp32, int8));
                 Line(string.Create(CultureInfo.InvariantCulture,
                     $"Validation ({comparison.Images} images): FP32 top-1 {comparison.Fp32Top1:0.00} %, INT8 {comparison.Int8Top1:0.00} % (drop {comparison.Fp32Top1 - comparison.Int8Top1:0.00}), agreement {comparison.Agreement:0.00} %."));
                 AtomicFile.Write(Path.ChangeExtension(output, ".eval.json"), stream => JsonSerializer.Serialize(stream, comparison, Json));
@@ -102,8 +102,6 @@ internal static class QuantizeCommand
         });
         return command;
     }
-
-    private static double Top1(int[] predicted, int[] labels) => 100.0 * predicted.Zip(labels).Count(p => p.First == p.Second) / labels.Length;
 
     /// <summary>The FP32-vs-INT8 comparison on the validation split, as written to .eval.json.</summary>
     private sealed record QuantizationEvaluation(string Model, string Method, bool PerChannel, int CalibrationImages, int Images,

@@ -63,13 +63,14 @@ public static class Int8Exporter
         var proto = Build(model, statistics, options);
         if (evalResize is { } side)
             proto.MetadataProps.Add(new StringStringEntryProto { Key = EvalResizeKey, Value = side.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+        byte[] bytes = proto.ToByteArray(); // serialized once: checked by ONNX Runtime, then written
         Int8FusionReport? report = null;
         if (verifyFusion)
         {
             string temporary = Path.Combine(Path.GetTempPath(), $"mobilenext-int8-{Guid.NewGuid():N}.onnx");
             try
             {
-                File.WriteAllBytes(temporary, proto.ToByteArray());
+                File.WriteAllBytes(temporary, bytes);
                 report = InspectFusion(temporary);
             }
             finally
@@ -81,7 +82,7 @@ public static class Int8Exporter
                     $"ONNX Runtime leaves {report.FloatConvs.Count} of {report.Convs} Convs in float ({string.Join(", ", report.FloatConvs.Take(5))}" +
                     $"{(report.FloatConvs.Count > 5 ? ", …" : "")}): their Q/DQ groups did not match a QLinearConv pattern. Nothing was written.");
         }
-        AtomicFile.Write(path, stream => proto.WriteTo(stream));
+        AtomicFile.Write(path, stream => stream.Write(bytes));
         statistics.Save(StatisticsPath(path));
         return report;
     }

@@ -20,12 +20,14 @@ internal sealed class OnnxGraphRunner : IDisposable
     private readonly GraphProto graph;
     private readonly Dictionary<string, Tensor> constants = [];
     private readonly Dictionary<string, long[]> integers = [];
+    private readonly Dictionary<string, TensorProto.Types.DataType> elementTypes = [];
 
     public OnnxGraphRunner(ModelProto model)
     {
         graph = model.Graph;
         foreach (var init in graph.Initializer)
         {
+            elementTypes[init.Name] = (TensorProto.Types.DataType)init.DataType;
             if (init.DataType == (int)TensorProto.Types.DataType.Int64) integers[init.Name] = OnnxTensors.Int64s(init);
             else constants[init.Name] = OnnxTensors.ToTensor(init);
         }
@@ -142,8 +144,7 @@ internal sealed class OnnxGraphRunner : IDisposable
 
     /// <summary>The zero point's element type names the quantized type (uint8 when there is none, as ONNX says).</summary>
     private TensorProto.Types.DataType ZeroPointType(NodeProto node) =>
-        node.Input.Count > 2 && graph.Initializer.FirstOrDefault(i => i.Name == node.Input[2]) is { } zp
-            ? (TensorProto.Types.DataType)zp.DataType : TensorProto.Types.DataType.Uint8;
+        node.Input.Count > 2 && elementTypes.TryGetValue(node.Input[2], out var type) ? type : TensorProto.Types.DataType.Uint8;
 
     /// <summary>Per-tensor parameters as they are; per-axis ones shaped to broadcast along <paramref name="axis"/> of <paramref name="x"/>.</summary>
     private static (Tensor Scale, Tensor Zero) Broadcast(Tensor x, Tensor scale, Tensor zero, long axis)

@@ -167,8 +167,8 @@ public static class ModelComparison
                 var (fp32, labels) = Evaluation.Predict(model, data.Validation, preprocessing, workers: recipe.Workers);
                 using var int8 = new OnnxRuntimeModel(int8Path, options.LatencyThreads);
                 var (quantized, _) = Evaluation.Predict(int8, data.Validation, preprocessing, workers: recipe.Workers, channelsLast: false);
-                int8Top1 = 100.0 * quantized.Zip(labels).Count(p => p.First == p.Second) / labels.Length;
-                agreement = 100.0 * quantized.Zip(fp32).Count(p => p.First == p.Second) / labels.Length;
+                int8Top1 = Evaluation.PercentEqual(quantized, labels);
+                agreement = Evaluation.PercentEqual(quantized, fp32);
             }
             return new ComparisonRow(compared.Label, compared.Model, compared.IdentityMultiplier, compared.Width, accuracy.Top1, accuracy.Top5,
                 profile.TotalParams, profile.TotalMacs, fusedMs, onnxMs, int8Top1, agreement, epochs);

@@ -76,13 +76,13 @@ public class OnnxExporterTests(ITestOutputHelper output)
         model.eval();
         string path = Path.Combine(TestSupport.TempDir(), "model.onnx");
         OnnxExporter.Export(model, path, new OnnxExportOptions { InputSize = SmallInput });
-        using var runner = new OnnxRuntimeRunner(path);
+        using var runner = new MobileNeXt.Inference.OnnxRuntimeModel(path);
 
         // When it runs batches of different sizes
         foreach (long batch in new long[] { 1, 3 })
         {
             using var x = randn(batch, 3, SmallInput, SmallInput, generator: new Generator((ulong)batch));
-            using var actual = runner.Run(x);
+            using var actual = runner.call(x);
             using var expected = Eval(model, x);
 
             // Then each gives TorchSharp's logits
@@ -158,8 +158,8 @@ public class OnnxExporterTests(ITestOutputHelper output)
         model.eval();
         string path = Path.Combine(TestSupport.TempDir(), "model.onnx");
         OnnxExporter.Export(model, path, new OnnxExportOptions { InputHeight = (int)x.shape[2], InputWidth = (int)x.shape[3] });
-        using var runner = new OnnxRuntimeRunner(path);
-        using var actual = runner.Run(x);
+        using var runner = new MobileNeXt.Inference.OnnxRuntimeModel(path);
+        using var actual = runner.call(x);
         using var expected = Eval(model, x);
         actual.shape.Should().Equal(expected.shape);
         float delta = TestSupport.MaxAbsDiff(actual, expected);

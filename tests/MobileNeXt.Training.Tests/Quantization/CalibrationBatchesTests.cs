@@ -26,3 +26,16 @@ public class CalibrationBatchesTests
         foreach (var t in first.Concat(second)) t.Dispose();
     }
 }
+
+/// <summary>The agreement/top-1 arithmetic quantize and compare report.</summary>
+public class PercentEqualTests
+{
+    [Fact]
+    public void Should_count_the_positions_where_two_answer_lists_agree()
+    {
+        // 3 of 4 positions equal → 75 %.
+        Evaluation.PercentEqual([1, 2, 3, 4], [1, 2, 0, 4]).Should().Be(75);
+        var act = () => Evaluation.PercentEqual([1, 2], [1]);
+        act.Should().Throw<ArgumentException>().WithMessage("The two lists differ in length (2 and 1)*");
+    }
+}
