@@ -73,8 +73,11 @@ public sealed class OnnxRuntimeModel : nn.Module<Tensor, Tensor>
         if (input.dim() != 4 || input.shape[1] != InChannels || Height > 0 && input.shape[2] != Height || Width > 0 && input.shape[3] != Width)
             throw new ArgumentException($"The ONNX model takes N×{InChannels}×{Height}×{Width} batches; got [{string.Join(", ", input.shape)}].", nameof(input));
         using var contiguous = input.to(ScalarType.Float32, CPU).contiguous();
-        float[] data = contiguous.data<float>().ToArray();
-        using var value = OrtValue.CreateTensorValueFromMemory(data, contiguous.shape);
+        // ONNX Runtime reads the tensor's own memory: no copy (a TensorAccessor copy of a 224² image cost ~0.9 ms,
+        // a third of MobileNeXt-1.0's INT8 batch-1 latency). The tensor outlives the run, so the memory stays valid.
+        IntPtr data = contiguous.storage<float>().data_ptr() + (nint)(contiguous.storage_offset() * sizeof(float));
+        using var value = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float, contiguous.shape, data,
+            contiguous.numel() * sizeof(float));
         using var runOptions = new RunOptions();
         using var outputs = session.Run(runOptions, [inputName], [value], [outputName]);
         var output = outputs[0];

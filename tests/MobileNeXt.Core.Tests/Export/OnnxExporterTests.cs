@@ -94,6 +94,37 @@ public class OnnxExporterTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Should_read_views_and_other_dtypes_as_their_values_not_their_storage()
+    {
+        // Given one exported file, and a batch of four images
+        using var model = ModelRegistry.Create("mobilenext_035", new ModelCreateOptions { NumClasses = 10 });
+        RandomizeBatchNorm(model, seed: 11);
+        model.eval();
+        string path = Path.Combine(TestSupport.TempDir(), "model.onnx");
+        OnnxExporter.Export(model, path, new OnnxExportOptions { InputSize = SmallInput });
+        using var runner = new MobileNeXt.Inference.OnnxRuntimeModel(path);
+        using var batch = randn(4, 3, SmallInput, SmallInput, generator: new Generator(12));
+
+        // When ONNX Runtime reads a slice at an offset into the batch's memory, a transposed (non-contiguous) view
+        // and a float64 copy — the runner hands ONNX Runtime the tensor's memory without copying it
+        using var slice = batch.narrow(0, 2, 2);
+        using var transposed = batch.transpose(2, 3).transpose(2, 3);
+        using var strided = batch.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
+        using var doubles = batch.to(ScalarType.Float64);
+
+        // Then each gives TorchSharp's logits for the same values
+        using var expectedAll = Eval(model, batch);
+        using var expectedSlice = expectedAll.narrow(0, 2, 2);
+        foreach (var (name, x, expected) in new[] { ("slice", slice, expectedSlice), ("transposed", transposed, expectedAll), ("NHWC strides", strided, expectedAll), ("float64", doubles, expectedAll) })
+        {
+            using var actual = runner.call(x);
+            float delta = TestSupport.MaxAbsDiff(actual, expected);
+            output.WriteLine($"{name}: max |Δ| = {delta:E2}");
+            delta.Should().BeLessThan(Tolerance, name);
+        }
+    }
+
+    [Fact]
     public void Should_export_a_non_square_input_that_gives_TorchSharp_s_logits()
     {
         // Given a model exported for 64×96 inputs (height × width, a landscape camera frame scaled down)
