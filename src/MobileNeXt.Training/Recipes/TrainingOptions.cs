@@ -237,7 +237,7 @@ public sealed record TrainingOptions
         Check(WeightDecay >= 0 && double.IsFinite(WeightDecay), nameof(WeightDecay), WeightDecay, "WeightDecay must be ≥ 0");
         Check(LabelSmoothing >= 0 && LabelSmoothing < 1, nameof(LabelSmoothing), LabelSmoothing, "LabelSmoothing must lie in [0, 1) (0.1 in the released recipe)");
         Check(Schedule is ScheduleNames.Cosine or ScheduleNames.Step or ScheduleNames.MultiStep, nameof(Schedule), Schedule,
-            $"Schedule must be '{ScheduleNames.Cosine}', '{ScheduleNames.Step}' or '{ScheduleNames.MultiStep}' (lower case)");
+            $"Schedule must be '{ScheduleNames.Cosine}' or '{ScheduleNames.Step}' (lower case), or '{ScheduleNames.MultiStep}' for a recipe counted in iterations");
         Check(Milestones is not null && Milestones.All(m => m > 0) && Milestones.Zip(Milestones.Skip(1)).All(p => p.First < p.Second), nameof(Milestones),
             Milestones is null ? null : string.Join(", ", Milestones), "Milestones must be positive iterations in ascending order (40000, 50000 in the detection recipe)");
         Check(WarmupIterations >= 0, nameof(WarmupIterations), WarmupIterations, "WarmupIterations must be ≥ 0 (1000 in the detection recipe)");
