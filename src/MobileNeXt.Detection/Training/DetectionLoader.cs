@@ -117,29 +117,41 @@ public sealed class DetectionLoader
         {
             cancellationToken.ThrowIfCancellationRequested();
             var indices = order.Skip(b * Options.BatchSize).Take(Options.BatchSize).ToArray();
-            var samples = new (float[] Chw, Tensor Labels, Tensor Locations)[indices.Length];
+            // Workers decode and augment (managed code only); the tensor work stays on this thread. A TorchSharp
+            // temporary Scalar (the alpha of a tensor sum, a multiplier) can be finalized by a garbage collection another
+            // thread starts while libtorch still reads it (KeptScalars explains it); matching on the workers while they
+            // allocated images failed that way ("toFloat" in PriorMatcher.Iou) after a few dozen steps.
+            var samples = new (float[] Chw, IReadOnlyList<ObjectBox> Objects)[indices.Length];
             Parallel.For(0, indices.Length, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, Options.Workers) }, i =>
                 samples[i] = Load(indices[i], epoch));
             int s = model.ImageSize;
-            var images = stack(samples.Select(x => tensor(x.Chw, [3, s, s])).ToArray());
-            var labels = stack(samples.Select(x => x.Labels).ToArray());
-            var locations = stack(samples.Select(x => x.Locations).ToArray());
-            foreach (var x in samples) { x.Labels.Dispose(); x.Locations.Dispose(); }
+            Tensor images, labels, locations;
+            using (var scope = NewDisposeScope())
+            {
+                var matched = samples.Select(x => Match(x.Objects)).ToArray();
+                images = stack(samples.Select(x => tensor(x.Chw, [3, s, s])).ToArray()).MoveToOuterDisposeScope();
+                labels = stack(matched.Select(x => x.Labels).ToArray()).MoveToOuterDisposeScope();
+                locations = stack(matched.Select(x => x.Locations).ToArray()).MoveToOuterDisposeScope();
+            }
             yield return new DetectionBatch(images, labels, locations, indices, b);
         }
     }
 
-    private (float[], Tensor, Tensor) Load(int index, int epoch)
+    private (float[], IReadOnlyList<ObjectBox>) Load(int index, int epoch)
     {
         DetectionImage image;
         using (var bitmap = dataset.LoadImage(index)) image = DetectionImage.FromBitmap(bitmap, dataset.GetObjects(index));
         // Seeded by SeedMixer, not HashCode.Combine, which is salted per process: a run resumed in a new process would draw other crops.
         if (Options.Augment) image = SsdAugmentation.Train(image, SeedMixer.CreateRandom(Options.Seed, epoch, index));
         var (chw, objects) = SsdAugmentation.ToInput(image, model.ImageSize);
+        return (chw, objects);
+    }
+
+    private (Tensor Labels, Tensor Locations) Match(IReadOnlyList<ObjectBox> objects)
+    {
         var kept = objects.Where(o => !o.Difficult).ToArray();
         using var boxes = tensor(kept.SelectMany(o => new[] { o.X1, o.Y1, o.X2, o.Y2 }).ToArray(), [kept.Length, 4]);
         using var labels = tensor(kept.Select(o => (long)o.Label).ToArray(), [kept.Length]);
-        var (assigned, locations) = PriorMatcher.Match(boxes, labels, priors, 0.5, model.CenterVariance, model.SizeVariance);
-        return (chw, assigned, locations);
+        return PriorMatcher.Match(boxes, labels, priors, 0.5, model.CenterVariance, model.SizeVariance);
     }
 }
