@@ -202,7 +202,7 @@ public static class RecipePresets
         Iterations = null,            // counted in epochs: a sample run is a handful of epochs
         Epochs = 12,
         WarmupIterations = 100,       // our choice: the recipe's 1000 of 60k is 1/60 of the run; 100 steps is ~1/7 here, the first epoch and a half
-        Milestones = [560, 680],      // our choice: the recipe's drops at 2/3 and 5/6 of the run (40k, 50k of 60k), of 12 epochs × 62 steps = 744
+        Milestones = [496, 620],      // the recipe's drops at 2/3 and 5/6 of the run (40k and 50k of 60k), of 12 epochs × 62 steps = 744
         LogEverySteps = 10,
     };
 

@@ -40,6 +40,20 @@ public class DetectionRecipeTests
     }
 
     [Fact]
+    public void Should_drop_the_scenes_rate_where_the_recipe_does_in_proportion()
+    {
+        // The recipe drops at 40k and 50k of 60k iterations: 2/3 and 5/6 of the run. The scenes preset runs
+        // 12 epochs of ⌊1000 scenes / 16⌋ = 62 steps = 744 steps, so its drops belong at 496 and 620.
+        var preset = RecipePresets.DetectionScenes;
+        var schedule = LearningRateSchedule.From(preset, stepsPerEpoch: 1000 / preset.BatchSize, preset.BatchSize);
+        schedule.TotalSteps.Should().Be(744);
+        schedule.At(495).Should().BeApproximately(0.01, 1e-12);
+        schedule.At(496).Should().BeApproximately(1e-3, 1e-12);
+        schedule.At(619).Should().BeApproximately(1e-3, 1e-12);
+        schedule.At(620).Should().BeApproximately(1e-4, 1e-12);
+    }
+
+    [Fact]
     public void Should_validate_the_scenes_preset_and_say_what_is_wrong_with_a_bad_milestone_list()
     {
         RecipePresets.DetectionScenes.Validate();
