@@ -453,10 +453,7 @@ public sealed class Trainer : IDisposable
     {
         using var checkpoint = TrainingCheckpoint.Read(path);
         var identity = _task.Identity;
-        if (checkpoint.Task != identity.Task)
-            throw new InvalidDataException(
-                $"Checkpoint '{path}' is of a {checkpoint.Task} run, but this run trains {identity.Task}; " +
-                $"resume it with --task {checkpoint.Task}, or start a new run in another --output folder.");
+        checkpoint.RequireTask(identity.Task, path);
         if (checkpoint.Model != identity.Model || Math.Abs(checkpoint.Width - identity.Width) > 1e-9
             || checkpoint.IdentityMultiplier != identity.IdentityMultiplier || checkpoint.Classes.Count != identity.Classes.Count)
         {

@@ -82,6 +82,15 @@ public sealed class TrainingCheckpoint : IDisposable
     /// <summary>RMSpropTF's square averages by parameter name, or null (SGD, or a checkpoint written before RMSpropTF existed).</summary>
     public IReadOnlyDictionary<string, Tensor>? SquareAverages { get; init; }
 
+    /// <summary>Throws when this checkpoint (read from <paramref name="path"/>) is of another task than <paramref name="task"/>: it cannot be resumed as one.</summary>
+    /// <exception cref="InvalidDataException">The tasks differ; the message says which flag resumes it.</exception>
+    public void RequireTask(string task, string path)
+    {
+        if (Task != task)
+            throw new InvalidDataException(
+                $"Checkpoint '{path}' is of a {Task} run, but this run trains {task}; resume it with --task {Task}, or start a new run in another --output folder.");
+    }
+
     /// <summary>Writes the checkpoint to <paramref name="stream"/>.</summary>
     public void WriteTo(Stream stream)
     {
