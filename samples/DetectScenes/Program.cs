@@ -2,10 +2,10 @@
 // validation mAP@0.5 (VOC07 11-point) after every epoch: Table 8's setting at the scale of a 2-core CPU.
 //
 //   sudo apt-get install dataset-fashion-mnist
-//   dotnet run -c Release --project samples/DetectScenes -- [model] [epochs] [output folder] [train scenes] [validation scenes]
+//   dotnet run -c Release --project samples/DetectScenes -- [model] [epochs] [output folder] [train scenes] [validation scenes] [Fashion-MNIST folder]
 //
 // Defaults: mobilenext_050, the detection-scenes preset's 12 epochs, runs/detect-scenes-<model>, 1000 and 200 scenes of
-// 160² (RecipePresets.DetectionScenes says why each value is what it is); the learning-rate drops stay at 2/3 and 5/6 of
+// 160² (RecipePresets.DetectionScenes says why each value is what it is), Debian's Fashion-MNIST; the learning-rate drops stay at 2/3 and 5/6 of
 // whatever length is asked for. bench/table8-scenes.sh trains mobilenext_050 and mobilenetv2_050 the same way (through
 // 'mobilenext train --task detection --preset detection-scenes') with the same budget. Run it again with the same output folder after Ctrl+C and it
 // resumes where it stopped. The result loads with `mobilenext eval <output>/best.pth` and `mobilenext detect --weights`.
@@ -30,12 +30,13 @@ catch (ArgumentException e)
     return 2;
 }
 string output = args.Length > 2 ? args[2] : Path.Combine("runs", "detect-scenes-" + model);
+string? fashionMnist = args.Length > 5 ? args[5] : null;
 
 DetectionData data;
 try
 {
     // Scenes drawn at the detector's input size, so evaluation sees them unresized.
-    data = DetectionData.Open($"fashion-scenes:{train},{validation}", sceneSize: preset.InputSize);
+    data = DetectionData.Open($"fashion-scenes:{train},{validation}", sceneSize: preset.InputSize, fashionMnistFolder: fashionMnist);
 }
 // A missing dataset is the user's to fix, and the message says how; anything else is a bug and keeps its trace.
 catch (Exception e) when (e is FileNotFoundException or InvalidDataException)
