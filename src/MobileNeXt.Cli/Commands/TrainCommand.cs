@@ -79,6 +79,8 @@ internal static class TrainCommand
             }
             else options = RecipePresets.Get(result.GetValue(preset) ?? (taskName == DetectionTask.TaskName ? "detection" : "paper"));
             bool detection = taskName == DetectionTask.TaskName;
+            if (!detection && resumeFrom is null && options.Preset is "detection" or "detection-scenes")
+                throw new ArgumentException($"The {options.Preset} preset trains a detector; add --task detection (or pick a classification preset).");
             if (source is null)
                 throw new ArgumentException(detection
                     ? $"Say what to detect in with --data <{DetectionData.Forms.Replace(", ", "|", StringComparison.Ordinal)}>, or continue a run with --resume <checkpoint>."

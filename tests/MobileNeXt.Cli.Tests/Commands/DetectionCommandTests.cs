@@ -101,6 +101,11 @@ public class DetectionCommandTests(DetectionRun run)
             .ShouldFailWith(1, "Unknown detection data 'pascal:/tmp/x'. Use one of: voc:<dir>, coco:<json>[,<images dir>], fashion-scenes[:<train>,<val>].");
 
     [Fact]
+    public void Should_say_that_a_detection_preset_needs_the_detection_task() =>
+        Cli.Run("train", "--data", "fashion-scenes", "--preset", "detection-scenes", "-o", run.Scratch("no-task"))
+            .ShouldFailWith(1, "The detection-scenes preset trains a detector; add --task detection (or pick a classification preset).");
+
+    [Fact]
     public void Should_say_which_voc_folder_is_missing()
     {
         string missing = run.Scratch("no-voc");
