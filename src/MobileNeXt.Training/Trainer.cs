@@ -35,22 +35,19 @@ public sealed class Trainer : IDisposable
 {
     private readonly ICommunicator _communicator;
     private readonly ITrainingProgress _progress;
-    private readonly TrainingData _data;
+    private readonly TrainingTask _task;
     private readonly ParameterGroups _groups;
     private readonly Parameter[] _parameters;
     private readonly HandWrittenOptimizer _optimizer;
     private readonly FlatGradientBuffer? _flatGradients;
     private bool _stopAgreed;
-    private readonly ReadAheadLoader _loader;
-    private readonly EvalPreprocessing _evalPreprocessing;
     private readonly CheckpointStore? _store;
     private readonly MetricsLog? _log;
-    private readonly double _width;
     private readonly IReadOnlyList<Parameter> _backbone;
     private readonly IReadOnlyList<nn.Module> _backboneNorms;
     private bool _backboneFrozen;
 
-    /// <summary>Builds the model, optimizer and data pipeline of a run; nothing is trained until <see cref="Run"/>.</summary>
+    /// <summary>Builds the classification run's model, optimizer and data pipeline (a <see cref="ClassificationTask"/>); nothing is trained until <see cref="Run"/>.</summary>
     /// <param name="options">The run's settings (validated here).</param>
     /// <param name="data">Training and validation data with the same classes.</param>
     /// <param name="communicator">The process group; default a single process.</param>
@@ -59,27 +56,31 @@ public sealed class Trainer : IDisposable
     /// <exception cref="UnauthorizedAccessException">The output folder is not writable.</exception>
     /// <exception cref="NotSupportedException"><see cref="TrainingOptions.Device"/> asks for a GPU the loaded libtorch cannot use.</exception>
     public Trainer(TrainingOptions options, TrainingData data, ICommunicator? communicator = null, ITrainingProgress? progress = null)
+        : this(options, new ClassificationTask(data ?? throw new ArgumentNullException(nameof(data))), communicator, progress)
+    {
+    }
+
+    /// <summary>Builds a run of <paramref name="task"/> (its model, data, loss and metric) with the one loop; nothing is trained until <see cref="Run"/>.</summary>
+    /// <param name="options">The run's settings (validated here).</param>
+    /// <param name="task">What is learnt: <see cref="ClassificationTask"/>, or another package's task (detection).</param>
+    /// <param name="communicator">The process group; default a single process.</param>
+    /// <param name="progress">Where progress goes; default nowhere.</param>
+    /// <exception cref="ArgumentException">An option is invalid, or the data does not fit them (the task says why).</exception>
+    /// <exception cref="UnauthorizedAccessException">The output folder is not writable.</exception>
+    /// <exception cref="NotSupportedException"><see cref="TrainingOptions.Device"/> asks for a GPU the loaded libtorch cannot use.</exception>
+    public Trainer(TrainingOptions options, TrainingTask task, ICommunicator? communicator = null, ITrainingProgress? progress = null)
     {
         ArgumentNullException.ThrowIfNull(options);
-        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(task);
         options.Validate();
         if (options.RetainFreedMemory) TorchRuntime.RetainFreedMemory();
         TorchRuntime.EnsureAvailable();
         Options = options;
-        _data = data;
+        _task = task;
         _communicator = communicator ?? new SingleProcessCommunicator();
         _progress = progress ?? SilentProgress.Instance;
         Device = TrainingDevice.Resolve(options.Device, _communicator); // a GPU asked for but missing is reported at once
-
-        int classes = data.Train.Classes.Count;
-        if (data.Validation.Classes.Count != classes)
-            throw new ArgumentException($"The training data has {classes} classes but the validation data {data.Validation.Classes.Count}; they must match.", nameof(data));
-        int perProcess = data.Train.Count / _communicator.Size;
-        if (options.BatchSize > perProcess)
-            throw new ArgumentException(
-                $"Batch size {options.BatchSize} is larger than the {perProcess} training samples{(_communicator.Size > 1 ? " per process" : "")} of {data.Description}; use --batch-size {Math.Max(1, perProcess)} or less.",
-                nameof(options));
-        _width = options.Width ?? ModelRegistry.GetCard(options.Model).Width;
+        task.Prepare(new TrainingContext(options, _communicator, Device));
 
         // Root only, and before anything expensive: an unwritable folder is reported at once.
         if (_communicator.IsRoot)
@@ -89,25 +90,24 @@ public sealed class Trainer : IDisposable
         }
 
         manual_seed(options.Seed);
-        Model = ModelRegistry.Create(options.Model, options.ModelCreateOptions(classes));
-        Model.train();
-        Threads = options.Threads ?? DefaultThreads(Model, options, Environment.ProcessorCount, _communicator.Size);
+        Network = task.CreateModel();
+        Network.train();
+        Threads = options.Threads ?? DefaultThreads(task.MacsPerSample(Network), options, Environment.ProcessorCount, _communicator.Size);
         set_num_threads(Threads);
-        if (_communicator.Size > 1) ParameterSync.BroadcastFrom(Model, _communicator);
+        if (_communicator.Size > 1) ParameterSync.BroadcastFrom(Network, _communicator);
         bool onGpu = Device.type != DeviceType.CPU;
-        if (onGpu) Model.to(Device);
+        if (onGpu) Network.to(Device);
         // After the move, which replaces parameters (torchsharp-notes §3).
-        _backbone = InitialWeights.BackboneParameters(Model);
-        _backboneNorms = [.. Model.Features.modules().OfType<BatchNorm>()];
+        (_backbone, _backboneNorms) = task.Backbone(Network);
         if (options.EmaDecay is { } decay)
         {
-            var shadow = ModelRegistry.Create(options.Model, options.ModelCreateOptions(classes));
+            var shadow = task.CreateModel();
             if (onGpu) shadow.to(Device);
-            Ema = new ModelEma(Model, shadow, decay);
+            Ema = new ModelEma(Network, shadow, decay);
         }
 
         // Built after the model is final: moving a model replaces its parameters (torchsharp-notes §3).
-        _groups = ParameterGroups.Split(Model, options.DecayNormAndBias);
+        _groups = ParameterGroups.Split(Network, options.DecayNormAndBias);
         _parameters = [.. _groups.All.Select(x => x.Parameter)];
         // Several processes: every grad a view into one buffer (before the optimizer), averaged by one all-reduce.
         if (_communicator.Size > 1) _flatGradients = new FlatGradientBuffer(_parameters);
@@ -115,20 +115,9 @@ public sealed class Trainer : IDisposable
             ? _groups.CreateRmsPropTf(options.LearningRate, options.RmsPropAlpha, options.Momentum, options.RmsPropEpsilon, options.WeightDecay)
             : _groups.CreateSgd(options.LearningRate, options.Momentum, options.Nesterov, options.WeightDecay);
 
-        var sampler = new EpochSampler(data.Train.Count, new EpochSamplerOptions { Seed = options.Seed, Rank = _communicator.Rank, WorldSize = _communicator.Size });
-        var augmentation = new TrainAugmentationOptions
-        {
-            Size = options.InputSize,
-            MinScale = options.MinCropScale,
-            Brightness = options.ColorJitter,
-            Contrast = options.ColorJitter,
-            Saturation = options.ColorJitter,
-        };
-        _loader = new ReadAheadLoader(data.Train, new InceptionTrainTransform(augmentation), sampler,
-            new ReadAheadLoaderOptions { BatchSize = options.BatchSize, Workers = options.Workers, DropLast = true, Seed = options.Seed });
-        StepsPerEpoch = options.MaxStepsPerEpoch > 0 ? Math.Min(options.MaxStepsPerEpoch, _loader.BatchesPerEpoch) : _loader.BatchesPerEpoch;
+        StepsPerEpoch = options.MaxStepsPerEpoch > 0 ? Math.Min(options.MaxStepsPerEpoch, task.BatchesPerEpoch) : task.BatchesPerEpoch;
+        Epochs = options.EpochsFor(StepsPerEpoch);
         Schedule = LearningRateSchedule.From(options, StepsPerEpoch, options.BatchSize * _communicator.Size);
-        _evalPreprocessing = new EvalPreprocessing(options.EffectiveEvalResizeSize, options.InputSize);
     }
 
     /// <summary>The run's settings.</summary>
@@ -137,7 +126,7 @@ public sealed class Trainer : IDisposable
     /// <summary>The device this process trains on (<see cref="TrainingOptions.Device"/> resolved for its rank).</summary>
     public Device Device { get; }
 
-    /// <summary>libtorch intra-op threads this process trains with: <see cref="TrainingOptions.Threads"/>, or <see cref="DefaultThreads"/>'s choice.</summary>
+    /// <summary>libtorch intra-op threads this process trains with: <see cref="TrainingOptions.Threads"/>, or <see cref="DefaultThreads(double, TrainingOptions, int, int)"/>'s choice.</summary>
     public int Threads { get; }
 
     /// <summary>
@@ -160,13 +149,31 @@ public sealed class Trainer : IDisposable
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(options);
+        return DefaultThreads(ModelProfiler.Profile(model, options.InputSize).TotalMacs, options, cores, ranks);
+    }
+
+    /// <summary>The same rule for a network of <paramref name="macsPerSample"/> multiply-accumulates per sample (any task).</summary>
+    public static int DefaultThreads(double macsPerSample, TrainingOptions options, int cores, int ranks)
+    {
+        ArgumentNullException.ThrowIfNull(options);
         int share = Math.Max(1, cores / Math.Max(1, ranks));
-        double macsPerStep = (double)ModelProfiler.Profile(model, options.InputSize).TotalMacs * options.BatchSize;
+        double macsPerStep = macsPerSample * options.BatchSize;
         return macsPerStep < SmallStepMacs ? Math.Max(1, share - options.Workers) : share;
     }
 
-    /// <summary>The model being trained.</summary>
-    public ImageClassifier Model { get; }
+    /// <summary>What is being learnt: the model, data, loss and metric of the run.</summary>
+    public TrainingTask Task => _task;
+
+    /// <summary>The network being trained, of whatever task.</summary>
+    public nn.Module Network { get; }
+
+    /// <summary>The classifier being trained (a classification run's <see cref="Network"/>).</summary>
+    /// <exception cref="InvalidOperationException">The run is of another task; use <see cref="Network"/>.</exception>
+    public ImageClassifier Model => Network as ImageClassifier
+        ?? throw new InvalidOperationException($"This run trains a {_task.Name} model ({Network.GetType().Name}), not an image classifier; use Trainer.Network.");
+
+    /// <summary>Epochs of the run: <see cref="TrainingOptions.Epochs"/>, or those <see cref="TrainingOptions.Iterations"/> takes.</summary>
+    public int Epochs { get; }
 
     /// <summary>The moving average of the weights, when <see cref="TrainingOptions.EmaDecay"/> is set.</summary>
     public ModelEma? Ema { get; }
@@ -180,8 +187,8 @@ public sealed class Trainer : IDisposable
     /// <summary>The weight-decay groups.</summary>
     public ParameterGroups ParameterGroups => _groups;
 
-    /// <summary>What loading <see cref="TrainingOptions.InitialWeights"/> did, once <see cref="Run"/> has started a fresh run from them; else null.</summary>
-    public InitialWeightsReport? Initialisation { get; private set; }
+    /// <summary>What loading <see cref="TrainingOptions.InitialWeights"/> into a classifier did, once <see cref="Run"/> has started a fresh run from them; else null.</summary>
+    public InitialWeightsReport? Initialisation => (_task as ClassificationTask)?.Initialisation;
 
     /// <summary>
     /// Trains until <see cref="TrainingOptions.Epochs"/> are done or <paramref name="cancellationToken"/> fires (then the
@@ -219,28 +226,28 @@ public sealed class Trainer : IDisposable
         if (resumeFrom is null && Options.InitialWeights is { } init)
         {
             // Every rank reads the same file, so the ranks stay identical without a broadcast.
-            Initialisation = InitialWeights.Load(Model, init, _data.Train.Classes);
+            string loaded = _task.LoadInitialWeights(Network, init);
             Ema?.CopyFromModel();
-            _progress.OnMessage(Initialisation.ToString());
+            _progress.OnMessage(loaded);
         }
 
         if (Options.Threads is null)
             _progress.OnMessage($"libtorch threads: {Threads} (set --threads to choose; a small network leaves a core to each data worker).");
         var runClock = Stopwatch.StartNew();
         long runStartStep = step;
-        for (int epoch = (int)(step / StepsPerEpoch); epoch < Options.Epochs; epoch++)
+        for (int epoch = (int)(step / StepsPerEpoch); epoch < Epochs; epoch++)
         {
             int skip = (int)(step - (long)epoch * StepsPerEpoch);
             var epochClock = Stopwatch.StartNew();
             double lossSum = 0;
             long images = 0, lossCount = 0;
             int stepInEpoch = skip;
-            Model.train();
+            Network.train();
             FreezeBackbone(Options.FeaturesFrozenAt(epoch));
             if (Options.FreezeFeatures && epoch == Options.UnfreezeAfterEpochs && skip == 0)
                 _progress.OnMessage($"Epoch {epoch + 1}: the features are unfrozen; the whole network trains from here on.");
             // Resumed mid-epoch: the loader starts at the first untrained batch without decoding the ones before it.
-            foreach (var batch in _loader.ReadEpoch(epoch, Math.Min(skip, _loader.BatchesPerEpoch)))
+            foreach (var batch in _task.ReadEpoch(epoch, Math.Min(skip, _task.BatchesPerEpoch)))
             {
                 using var b = batch;
                 // A batch the loader dropped (every image unreadable and skipped) still counts as a step, so step
@@ -262,7 +269,7 @@ public sealed class Trainer : IDisposable
                 images += b.Count;
                 double seconds = runClock.Elapsed.TotalSeconds;
                 var eta = TimeSpan.FromSeconds(seconds / (step - runStartStep) * (Schedule.TotalSteps - step));
-                _progress.OnStep(new StepReport(epoch, Options.Epochs, stepInEpoch, StepsPerEpoch, step, Schedule.TotalSteps, loss,
+                _progress.OnStep(new StepReport(epoch, Epochs, stepInEpoch, StepsPerEpoch, step, Schedule.TotalSteps, loss,
                     Schedule.At(step - 1), images / epochClock.Elapsed.TotalSeconds, eta));
             }
             if (StopRequested(cancellationToken) && stepInEpoch < StepsPerEpoch)
@@ -281,30 +288,23 @@ public sealed class Trainer : IDisposable
                 if (t.Length > 2) _stopAgreed |= t[2] > 0;
             }
             SyncRunningStats(); // every rank evaluates and saves the same statistics
-            var eval = Evaluation.Evaluate(Model, _data.Validation, _evalPreprocessing, Options.BatchSize, Options.Workers, _communicator,
-                channelsLast: Options.ChannelsLast);
-            EvaluationResult? emaEval = Ema is null ? null
-                : Evaluation.Evaluate((nn.Module<Tensor, Tensor>)Ema.Module, _data.Validation, _evalPreprocessing, Options.BatchSize, Options.Workers, _communicator,
-                    channelsLast: Options.ChannelsLast);
+            var eval = _task.Evaluate(Network);
+            var emaEval = Ema is null ? null : _task.Evaluate(Ema.Module);
             using var self = Process.GetCurrentProcess();
-            var metrics = new EpochMetrics
+            var metrics = _task.Record(new EpochMetrics
             {
                 Epoch = epoch + 1,
                 Step = step,
                 TrainLoss = lossSum,
                 LearningRate = Schedule.At(step - 1),
-                Top1 = eval.Top1,
-                Top5 = eval.Top5,
-                EmaTop1 = emaEval?.Top1,
-                EmaTop5 = emaEval?.Top5,
                 ImagesPerSecond = images / trainSeconds,
                 Seconds = epochClock.Elapsed.TotalSeconds,
                 MemoryMiB = self.WorkingSet64 / (1024.0 * 1024.0),
                 LiveTensors = DisposeScopeManager.Statistics.ThreadTotalLiveCount,
-            };
+            }, eval, emaEval);
             history.Add(metrics);
-            bool isBest = eval.Top1 > best;
-            if (isBest) best = eval.Top1;
+            bool isBest = eval.PrimaryValue > best;
+            if (isBest) best = eval.PrimaryValue;
             if (_store is not null && _log is not null)
             {
                 Save(epoch + 1, step, best, isBest);
@@ -313,7 +313,7 @@ public sealed class Trainer : IDisposable
             }
             _progress.OnEpoch(metrics);
         }
-        return new TrainingResult(history, Options.Epochs, step, false, _store?.LastPath, _store is not null && best >= 0 ? _store.BestPath : null);
+        return new TrainingResult(history, Epochs, step, false, _store?.LastPath, _store is not null && best >= 0 ? _store.BestPath : null);
     }
 
     private TrainingResult Interrupt(int epoch, long step, double best, List<EpochMetrics> history)
@@ -328,7 +328,7 @@ public sealed class Trainer : IDisposable
     }
 
     /// <summary>One optimizer step inside its own dispose scope; returns the loss.</summary>
-    private double TrainStep(ImageBatch batch, int epoch, int stepInEpoch, long step, CancellationToken cancellationToken)
+    private double TrainStep(ITrainingBatch batch, int epoch, int stepInEpoch, long step, CancellationToken cancellationToken)
     {
         using var scope = NewDisposeScope();
         // Dropout's draws depend on (seed, step) only, so a resumed run draws the same masks.
@@ -336,10 +336,7 @@ public sealed class Trainer : IDisposable
         double lr = Schedule.At(step);
         _optimizer.LearningRate = lr;
         _optimizer.ZeroGrad();
-        var (images, labels) = batch.On(Device); // copies to a GPU belong to the step's scope
-        if (Options.ChannelsLast) images = MemoryLayout.ToChannelsLast(images);
-        var logits = Model.call(images);
-        var loss = nn.functional.cross_entropy(logits, labels, label_smoothing: Options.LabelSmoothing);
+        var loss = _task.Loss(Network, batch);
         double value = loss.item<float>();
         string where = "";
         if (_communicator.Size > 1)
@@ -415,7 +412,7 @@ public sealed class Trainer : IDisposable
     private void SyncRunningStats()
     {
         if (_communicator.Size == 1 || _backboneFrozen) return;
-        BatchNormSync.AverageRunningStats(Model, _communicator);
+        BatchNormSync.AverageRunningStats(Network, _communicator);
         if (Ema is not null) BatchNormSync.AverageRunningStats(Ema.Module, _communicator);
     }
 
@@ -434,18 +431,19 @@ public sealed class Trainer : IDisposable
 
     private TrainingCheckpoint MakeCheckpoint(int completedEpochs, long step, double best) => new()
     {
-        Model = Options.Model,
-        Width = _width,
-        IdentityMultiplier = Options.IdentityMultiplier,
-        Classes = _data.Train.Classes,
-        DataSource = _data.Source,
+        Task = _task.Identity.Task,
+        Model = _task.Identity.Model,
+        Width = _task.Identity.Width,
+        IdentityMultiplier = _task.Identity.IdentityMultiplier,
+        Classes = _task.Classes,
+        DataSource = _task.DataSource,
         Epoch = completedEpochs,
         Step = step,
         StepsPerEpoch = StepsPerEpoch,
         WorldSize = _communicator.Size,
         BestTop1 = best,
         Options = Options,
-        ModelState = OnHost(Model.state_dict()),
+        ModelState = OnHost(Network.state_dict()),
         EmaState = Ema is null ? null : OnHost(Ema.Module.state_dict()),
         MomentumBuffers = OnHost(_optimizer.MomentumBuffers()),
         SquareAverages = _optimizer is RmsPropTfOptimizer rms ? OnHost(rms.SquareAverages()) : null,
@@ -454,13 +452,14 @@ public sealed class Trainer : IDisposable
     private (long Step, double Best) Resume(string path)
     {
         using var checkpoint = TrainingCheckpoint.Read(path);
-        int classes = _data.Train.Classes.Count;
-        if (checkpoint.Model != Options.Model || Math.Abs(checkpoint.Width - _width) > 1e-9
-            || checkpoint.IdentityMultiplier != Options.IdentityMultiplier || checkpoint.Classes.Count != classes)
+        var identity = _task.Identity;
+        checkpoint.RequireTask(identity.Task, path);
+        if (checkpoint.Model != identity.Model || Math.Abs(checkpoint.Width - identity.Width) > 1e-9
+            || checkpoint.IdentityMultiplier != identity.IdentityMultiplier || checkpoint.Classes.Count != identity.Classes.Count)
         {
             throw new InvalidDataException(
                 $"Checkpoint '{path}' holds {Describe(checkpoint.Model, checkpoint.Width, checkpoint.IdentityMultiplier, checkpoint.Classes.Count)}, " +
-                $"but this run trains {Describe(Options.Model, _width, Options.IdentityMultiplier, classes)}. " +
+                $"but this run trains {Describe(identity.Model, identity.Width, identity.IdentityMultiplier, identity.Classes.Count)}. " +
                 "Resume with the same --model, --width, --identity-multiplier and data, or start a new run in another --output folder.");
         }
         if (checkpoint.WorldSize != _communicator.Size)
@@ -475,7 +474,7 @@ public sealed class Trainer : IDisposable
             throw new InvalidDataException(
                 $"Checkpoint '{path}' was trained with the {checkpoint.Options.Optimizer} optimizer, this run uses {Options.Optimizer}; " +
                 "resume with the same optimizer (its state does not carry over), or start a new run in another --output folder.");
-        ModelWeights.Load(Model, checkpoint.ModelState, path);
+        ModelWeights.Load(Network, checkpoint.ModelState, path);
         if (Ema is not null)
         {
             if (checkpoint.EmaState is not null) ModelWeights.Load(Ema.Module, checkpoint.EmaState, path);
@@ -495,6 +494,6 @@ public sealed class Trainer : IDisposable
         _optimizer.Dispose();
         _flatGradients?.Dispose();
         Ema?.Dispose();
-        Model.Dispose();
+        Network.Dispose();
     }
 }

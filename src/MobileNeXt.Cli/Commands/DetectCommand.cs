@@ -5,6 +5,7 @@ using MobileNeXt.Detection;
 using MobileNeXt.Detection.Boxes;
 using MobileNeXt.Detection.Data;
 using MobileNeXt.Detection.Inference;
+using MobileNeXt.Detection.Training;
 using MobileNeXt.Inference;
 using MobileNeXt.Interop;
 using SkiaSharp;
@@ -20,11 +21,11 @@ internal static class DetectCommand
     public static Command Create()
     {
         var images = new Argument<FileInfo[]>("images") { Description = "JPEG or PNG files.", Arity = ArgumentArity.OneOrMore };
-        var weights = new Option<FileInfo>("--weights", "-w") { Description = "The detector's weights: the released SSDLite checkpoint or state_dict (PyTorch), or a TorchSharp .dat file.", Required = true, HelpName = "file" };
-        var backbone = new Option<string>("--backbone") { Description = "mobilenext (the paper's detector) or mobilenetv2 (Table 8's baseline).", DefaultValueFactory = _ => "mobilenext", HelpName = "name" };
+        var weights = new Option<FileInfo>("--weights", "-w") { Description = "The detector's weights: a checkpoint of 'mobilenext train --task detection' (it names its backbone, width, input size and classes), the released SSDLite checkpoint or state_dict (PyTorch), or a TorchSharp .dat file.", Required = true, HelpName = "file" };
+        var backbone = new Option<string>("--backbone") { Description = "mobilenext (the paper's detector) or mobilenetv2 (Table 8's baseline); a training checkpoint names its own.", DefaultValueFactory = _ => "mobilenext", HelpName = "name" };
         backbone.AcceptOnlyFromAmong("mobilenext", "mobilenetv2");
         var width = new Option<double>("--width") { Description = "The backbone's width multiplier.", DefaultValueFactory = _ => 1.0, HelpName = "w" };
-        var labels = new Option<string>("--labels") { Description = "Class names: 'voc' (the 20 Pascal VOC classes), 'fashion' (the 10 Fashion-MNIST classes of the built-in scenes) or a text file with one name per line.", DefaultValueFactory = _ => "voc", HelpName = "voc|fashion|file" };
+        var labels = new Option<string>("--labels") { Description = "Class names: 'voc' (the 20 Pascal VOC classes), 'fashion' (the 10 Fashion-MNIST classes of the built-in scenes) or a text file with one name per line; a training checkpoint names its own.", DefaultValueFactory = _ => "voc", HelpName = "voc|fashion|file" };
         var score = new Option<double>("--score") { Description = "Show detections scoring at least this.", DefaultValueFactory = _ => 0.3, HelpName = "p" };
         var output = new Option<DirectoryInfo?>("--out", "-o") { Description = "Write <image>.png with the boxes drawn and detections.json into this folder (created if missing).", HelpName = "dir" };
         var command = new Command("detect", "Find objects in images with a trained SSDLite320 (MobileNeXt or MobileNetV2 backbone); boxes in the image's pixels.")
@@ -34,17 +35,20 @@ internal static class DetectCommand
         command.SetAction(result =>
         {
             TorchRuntime.EnsureAvailable();
-            var names = result.GetValue(labels) switch
+            string weightsPath = result.GetValue(weights)!.FullName;
+            using var trained = TrainedDetector.IsDetectionCheckpoint(weightsPath) ? TrainedDetector.Load(weightsPath) : null;
+            var names = trained is not null && !ModelOptions.Given(result, labels) ? trained.Classes : result.GetValue(labels) switch
             {
                 "voc" => VocDataset.VocClasses,
                 "fashion" => Training.Data.FashionMnistDataset.ClassNames,
                 var file => ImagePredictor.LoadLabels(file!),
             };
             var options = new SsdLiteOptions { NumClasses = names.Count + 1 };
-            using var model = result.GetValue(backbone) == "mobilenext"
+            using var built = trained is not null ? null : result.GetValue(backbone) == "mobilenext"
                 ? SsdLite.CreateMobileNeXt(options, result.GetValue(width))
                 : SsdLite.CreateMobileNetV2(options, result.GetValue(width));
-            ModelWeights.Load(model, result.GetValue(weights)!.FullName);
+            if (built is not null) ModelWeights.Load(built, weightsPath);
+            var model = trained?.Detector ?? built!;
             var post = new PostProcessingOptions { ScoreThreshold = result.GetValue(score) };
             using var detector = new ObjectDetector(model, names, post);
             var outDir = result.GetValue(output);

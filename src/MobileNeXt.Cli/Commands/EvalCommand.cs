@@ -1,21 +1,24 @@
 using System.CommandLine;
 using System.Globalization;
+using MobileNeXt.Detection.Training;
 using MobileNeXt.Inference;
 using MobileNeXt.Interop;
 using MobileNeXt.Models;
 using MobileNeXt.Quantization;
 using MobileNeXt.Training;
+using Spectre.Console;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace MobileNeXt.Cli;
 
-/// <summary><c>mobilenext eval</c>: top-1/top-5 of trained weights on a validation set.</summary>
+/// <summary><c>mobilenext eval</c>: top-1/top-5 of trained weights on a validation set; or the AP table of a detector checkpoint.</summary>
 internal static class EvalCommand
 {
     public static Command Create()
     {
-        var data = new Option<string>("--data", "-d") { Description = $"A folder with train/ and val/ (val/ is evaluated), or one of: {TrainingData.Builtins}.", Required = true, HelpName = "source" };
+        var detector = new Argument<string?>("detector") { Description = "A checkpoint of 'mobilenext train --task detection': prints its AP per class and the mAPs on its data's validation split (or --data's).", Arity = ArgumentArity.ZeroOrOne };
+        var data = new Option<string>("--data", "-d") { Description = $"A folder with train/ and val/ (val/ is evaluated), or one of: {TrainingData.Builtins}. For a detector: {DetectionData.Forms} (default: the data it was trained on).", HelpName = "source" };
         var model = new Option<string>("--model", "-m") { Description = "Registry name, e.g. mobilenext_100 (with --weights).", HelpName = "name" };
         var weights = new Option<string>("--weights", "-w") { Description = "A checkpoint (last.pth/best.pth), a PyTorch state_dict or a TorchSharp .dat file (with --model).", HelpName = "file" };
         var onnx = new Option<FileInfo>("--onnx") { Description = "Evaluate an ONNX model instead (FP32 from 'export' or INT8 from 'quantize'); its input size is the crop.", HelpName = "file" };
@@ -29,19 +32,27 @@ internal static class EvalCommand
         var batch = new Option<int>("--batch-size", "-b") { Description = "Images per batch.", DefaultValueFactory = _ => 64, HelpName = "n" };
         var workers = new Option<int>("--workers") { Description = "Decoding threads.", DefaultValueFactory = _ => 2, HelpName = "n" };
         var channelsLast = new Option<bool>("--channels-last") { Description = "Hand the model channels-last (NHWC-strided) batches, faster on CPU.", DefaultValueFactory = _ => true, HelpName = "true|false" };
-        var command = new Command("eval", "Top-1 and top-5 accuracy of trained weights or of an ONNX model (FP32 or INT8), with the evaluation preprocessing the trainer and predict use.")
+        var command = new Command("eval", "Top-1 and top-5 accuracy of trained weights or of an ONNX model (FP32 or INT8), with the evaluation preprocessing the trainer and predict use; or, given a detector checkpoint, its AP table (VOC07 11-point, all-point, COCO).")
         {
-            data, model, weights, onnx, runtime, ema, width, alpha, inputSize, resize, batch, workers, channelsLast,
+            detector, data, model, weights, onnx, runtime, ema, width, alpha, inputSize, resize, batch, workers, channelsLast,
         };
         command.Validators.Add(result =>
         {
             bool hasOnnx = result.GetResult(onnx) is not null, hasModel = result.GetResult(model) is not null, hasWeights = result.GetResult(weights) is not null;
-            if (hasOnnx && (hasModel || hasWeights)) result.AddError("Give either --onnx or --model with --weights, not both.");
+            if (result.GetValue(detector) is not null)
+            {
+                if (hasOnnx || hasModel || hasWeights) result.AddError("A detector checkpoint names its own network: give it without --onnx, --model or --weights.");
+                return;
+            }
+            if (result.GetResult(data) is null) result.AddError("Option '--data' is required.");
+            else if (hasOnnx && (hasModel || hasWeights)) result.AddError("Give either --onnx or --model with --weights, not both.");
             else if (!hasOnnx && !(hasModel && hasWeights)) result.AddError("Give --model and --weights (trained weights), or --onnx (an exported or quantized model).");
         });
         command.SetAction(result =>
         {
             TorchRuntime.EnsureAvailable();
+            if (result.GetValue(detector) is { } checkpoint)
+                return EvaluateDetector(checkpoint, result.GetValue(data), result.GetValue(ema), ModelOptions.Given(result, batch) ? result.GetValue(batch) : null);
             if (result.GetValue(onnx) is { } file)
             {
                 if (!file.Exists) throw new FileNotFoundException($"The ONNX model '{file.FullName}' does not exist.", file.FullName);
@@ -79,5 +90,27 @@ internal static class EvalCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>The AP of every class and the three mAPs of a detection checkpoint, on its data's validation split unless <paramref name="source"/> names other data.</summary>
+    private static int EvaluateDetector(string path, string? source, bool ema, int? batchSize)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"The checkpoint '{path}' does not exist.", path);
+        using var trained = TrainedDetector.Load(path, ema);
+        source ??= trained.DataSource ?? throw new ArgumentException($"'{path}' does not name the data it was trained on; pass it with --data <{DetectionData.Forms.Replace(", ", "|", StringComparison.Ordinal)}>.");
+        var validation = DetectionData.Open(source, sceneSize: trained.Detector.Options.ImageSize).Validation;
+        if (!validation.Classes.SequenceEqual(trained.Classes, StringComparer.Ordinal))
+            throw new InvalidDataException($"'{path}' detects {trained.Classes.Count} classes ({string.Join(", ", trained.Classes.Take(3))}, …), but '{source}' has {validation.Classes.Count} ({string.Join(", ", validation.Classes.Take(3))}, …); evaluate it on data with its classes.");
+        var r = DetectionEvaluation.Evaluate(trained.Detector, validation, batchSize ?? trained.Options.BatchSize);
+        var table = new Table().Title(Markup.Escape($"{trained.Options.Model} ({Path.GetFileName(path)}, epoch {trained.Epoch}) on {source}: {r.Images} images"))
+            .AddColumns("class", "AP VOC07", "AP all-point", "AP@[[.5:.95]]"); // [[ ]] is Spectre markup's escape of [ ]
+        static string Percent(double v) => double.IsNaN(v) ? "–" : (100 * v).ToString("0.00", CultureInfo.InvariantCulture);
+        for (int c = 0; c < trained.Classes.Count; c++)
+            table.AddRow(Markup.Escape(trained.Classes[c]), Percent(r.Voc07.PerClass[c]), Percent(r.VocAllPoint.PerClass[c]), Percent(r.Coco.PerClass[c]));
+        table.AddRow("[bold]mean[/]", Percent(r.Voc07.Mean), Percent(r.VocAllPoint.Mean), Percent(r.Coco.MeanAp));
+        AnsiConsole.Write(table);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"mAP@0.5 {100 * r.Voc07.Mean:0.00} % (VOC07 11-point)  {100 * r.VocAllPoint.Mean:0.00} % (all-point)  mAP@[.5:.95] {100 * r.Coco.MeanAp:0.00} % (COCO)  ({r.Images} images)"));
+        return 0;
     }
 }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using MobileNeXt.Detection.Training;
 using MobileNeXt.Training;
 using MobileNeXt.Training.Checkpoints;
 using MobileNeXt.Training.Data;
@@ -17,16 +18,19 @@ internal static class TrainCommand
 {
     public static Command Create()
     {
-        var data = new Option<string>("--data", "-d") { Description = $"A folder with train/ and val/ (ImageNet layout), or one of: {TrainingData.Builtins}. Required unless resuming (the checkpoint names its data).", HelpName = "source" };
-        var preset = new Option<string>("--preset") { Description = "Recipe: paper (Sec. 4.1), released (the authors' code), efficient (the MobileNeXt† run: mobilenext_se_100, RMSpropTF, ×0.97 every 2.4 epochs, EMA) or finetune (BiT's fine-tuning rule, with --init).", DefaultValueFactory = _ => "paper", HelpName = "name" };
+        var task = new Option<string>("--task") { Description = "What to learn: classification (the default) or detection (SSDLite on a mobilenext_* or mobilenetv2_* backbone). Resuming, the checkpoint's task.", HelpName = "classification|detection" };
+        task.AcceptOnlyFromAmong(ClassificationTask.TaskName, DetectionTask.TaskName);
+        var data = new Option<string>("--data", "-d") { Description = $"Classification: a folder with train/ and val/ (ImageNet layout), or one of: {TrainingData.Builtins}. Detection: {DetectionData.Forms}. Required unless resuming (the checkpoint names its data).", HelpName = "source" };
+        var preset = new Option<string>("--preset") { Description = "Recipe: paper (Sec. 4.1, the classification default), released (the authors' code), efficient (the MobileNeXt† run: mobilenext_se_100, RMSpropTF, ×0.97 every 2.4 epochs, EMA), finetune (BiT's fine-tuning rule, with --init), detection (the released SSDLite recipe, the detection default: 60k iterations) or detection-scenes (its small-scale version for the built-in scenes).", HelpName = "name" };
+        var iterations = new Option<long>("--iterations") { Description = "Run length in optimizer steps, for recipes counted in iterations (the detection preset's 60000); whole epochs are trained until it is reached.", HelpName = "n" };
         var model = new Option<string>("--model", "-m") { Description = "Registry name, e.g. mobilenext_100 (see 'mobilenext models').", HelpName = "name" };
         var width = new Option<double>("--width") { Description = "Width multiplier overriding the name's.", HelpName = "w" };
         var alpha = new Option<double>("--identity-multiplier", "-a") { Description = "Identity tensor multiplier α (Sec. 3.3).", HelpName = "alpha" };
         var inputSize = new Option<int>("--input-size") { Description = "Input side in pixels (224; 32–64 for small images).", HelpName = "n" };
-        var epochs = new Option<int>("--epochs") { Description = "Total epochs (warm-up and cool-down included).", HelpName = "n" };
+        var epochs = new Option<int>("--epochs") { Description = "Total epochs (warm-up and cool-down included); replaces a preset's --iterations.", HelpName = "n" };
         var warmup = new Option<int>("--warmup-epochs") { Description = "Epochs of linear warm-up at the start (part of --epochs).", HelpName = "n" };
         var cooldown = new Option<int>("--cooldown-epochs") { Description = "Epochs at the final learning rate at the end of the cosine (part of --epochs).", HelpName = "n" };
-        var init = new Option<string>("--init") { Description = "Fine-tune: start from these weights (a released .pth.tar, a 'mobilenext train' checkpoint, a state_dict or a .dat file); a classifier for another class count is replaced.", HelpName = "file" };
+        var init = new Option<string>("--init") { Description = "Fine-tune: start from these weights (a released .pth.tar, a 'mobilenext train' checkpoint, a state_dict or a .dat file); a classifier for another class count is replaced. Detection: the backbone's features come from this classification checkpoint.", HelpName = "file" };
         var freeze = new Option<bool>("--freeze-features") { Description = "Train only the classifier (linear probe): the backbone's weights and BatchNorm statistics stay as loaded." };
         var unfreeze = new Option<int>("--unfreeze-after") { Description = "With --freeze-features: fine-tune the whole network after this many epochs.", HelpName = "k" };
         var batch = new Option<int>("--batch-size", "-b") { Description = "Samples per step per process (the global batch is this × the number of mpirun ranks).", HelpName = "n" };
@@ -41,9 +45,9 @@ internal static class TrainCommand
         var output = new Option<string>("--output", "-o") { Description = "Folder for checkpoints, metrics.jsonl and plots.", HelpName = "dir" };
         var resume = new Option<string>("--resume") { Description = "Continue from a checkpoint (last.pth); its options are the defaults.", HelpName = "file" };
         var corrupt = new Option<CorruptImagePolicy>("--corrupt-images") { Description = "Skip (count and log) or Throw on unreadable image files.", DefaultValueFactory = _ => CorruptImagePolicy.Skip };
-        var command = new Command("train", "Train a model on an image folder, Fashion-MNIST or synthetic shapes with the paper's, the released or the MobileNeXt† (efficient) recipe.")
+        var command = new Command("train", "Train a classifier on an image folder, Fashion-MNIST or synthetic shapes with the paper's, the released or the MobileNeXt† (efficient) recipe; or, with --task detection, SSDLite on Pascal VOC, COCO JSON or the built-in scenes.")
         {
-            data, preset, model, width, alpha, inputSize, epochs, warmup, cooldown, batch, lr, init, freeze, unfreeze, workers, threads, device, channelsLast, seed, ema, clip, output, resume, corrupt,
+            task, data, preset, iterations, model, width, alpha, inputSize, epochs, warmup, cooldown, batch, lr, init, freeze, unfreeze, workers, threads, device, channelsLast, seed, ema, clip, output, resume, corrupt,
         };
         command.SetAction(result =>
         {
@@ -61,21 +65,32 @@ internal static class TrainCommand
             string? resumeFrom = result.GetValue(resume);
             TrainingOptions options;
             string? source = result.GetValue(data);
+            bool Given(Option o) => result.GetResult(o) is not null;
+            string taskName = result.GetValue(task) ?? ClassificationTask.TaskName;
             if (resumeFrom is not null)
             {
                 using var checkpoint = TrainingCheckpoint.Read(resumeFrom);
+                // A checkpoint of another task cannot be resumed as this one; said before its data is opened as the wrong kind.
+                if (Given(task)) checkpoint.RequireTask(taskName, resumeFrom);
+                taskName = checkpoint.Task;
                 options = checkpoint.Options;
                 source ??= checkpoint.DataSource ?? throw new ArgumentException(
                     $"'{resumeFrom}' does not name the data it was trained on (it was written before checkpoints stored it, or from data assembled in code); pass it with --data.");
             }
-            else options = RecipePresets.Get(result.GetValue(preset)!);
-            if (source is null) throw new ArgumentException($"Say what to train on with --data <folder|{TrainingData.Builtins.Replace(", ", "|", StringComparison.Ordinal)}>, or continue a run with --resume <checkpoint>.");
-            bool Given(Option o) => result.GetResult(o) is not null;
+            else options = RecipePresets.Get(result.GetValue(preset) ?? (taskName == DetectionTask.TaskName ? "detection" : "paper"));
+            bool detection = taskName == DetectionTask.TaskName;
+            if (!detection && resumeFrom is null && options.Preset is "detection" or "detection-scenes")
+                throw new ArgumentException($"The {options.Preset} preset trains a detector; add --task detection (or pick a classification preset).");
+            if (source is null)
+                throw new ArgumentException(detection
+                    ? $"Say what to detect in with --data <{DetectionData.Forms.Replace(", ", "|", StringComparison.Ordinal)}>, or continue a run with --resume <checkpoint>."
+                    : $"Say what to train on with --data <folder|{TrainingData.Builtins.Replace(", ", "|", StringComparison.Ordinal)}>, or continue a run with --resume <checkpoint>.");
             if (Given(model)) options = options with { Model = result.GetValue(model)! };
             if (Given(width)) options = options with { Width = result.GetValue(width) };
             if (Given(alpha)) options = options with { IdentityMultiplier = result.GetValue(alpha) };
             if (Given(inputSize)) options = options with { InputSize = result.GetValue(inputSize) };
-            if (Given(epochs)) options = options with { Epochs = result.GetValue(epochs) };
+            if (Given(epochs)) options = options with { Epochs = result.GetValue(epochs), Iterations = null };
+            if (Given(iterations)) options = options with { Iterations = result.GetValue(iterations) };
             if (Given(warmup)) options = options with { WarmupEpochs = result.GetValue(warmup) };
             if (Given(cooldown)) options = options with { CooldownEpochs = result.GetValue(cooldown) };
             if (Given(init)) options = options with { InitialWeights = result.GetValue(init) };
@@ -93,8 +108,11 @@ internal static class TrainCommand
             if (Given(output)) options = options with { OutputDirectory = result.GetValue(output)! };
 
             bool root = communicator.IsRoot;
-            var trainingData = TrainingData.Open(source, new ImageFolderOptions { CorruptImages = result.GetValue(corrupt) },
-                syntheticImageSize: Math.Max(options.InputSize, 32));
+            // Built-in scenes are drawn at the detector's input size, so evaluation sees them unresized.
+            TrainingTask trainingTask = detection
+                ? new DetectionTask(DetectionData.Open(source, sceneSize: options.InputSize))
+                : new ClassificationTask(TrainingData.Open(source, new ImageFolderOptions { CorruptImages = result.GetValue(corrupt) },
+                    syntheticImageSize: Math.Max(options.InputSize, 32)));
             using var cancel = new CancellationTokenSource();
             ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };
             Console.CancelKeyPress += onCancel;
@@ -102,7 +120,7 @@ internal static class TrainCommand
             {
                 TrainingResult Body(ITrainingProgress progress)
                 {
-                    using var trainer = new Trainer(options, trainingData, communicator, progress);
+                    using var trainer = new Trainer(options, trainingTask, communicator, progress);
                     return trainer.Run(resumeFrom, cancel.Token);
                 }
                 // Only rank 0 reports; the other ranks are silent unless they fail.

@@ -81,7 +81,8 @@ public sealed class FashionScenes : IDetectionDataset
     /// <inheritdoc/>
     public IReadOnlyList<ObjectBox> GetObjects(int index) => objects[index];
 
-    private Random Rng(int index, int stream) => new(HashCode.Combine(Options.Seed, index, stream, (int)Options.Split));
+    // SeedMixer, not HashCode.Combine (salted per process): another process (a resumed run, 'mobilenext eval') must draw the same scenes.
+    private Random Rng(int index, int stream) => SeedMixer.CreateRandom(Options.Seed, index, stream, (int)Options.Split);
 
     private (Placement[], ObjectBox[]) Layout(int index)
     {

@@ -62,6 +62,35 @@ public sealed record SsdLiteOptions
             throw new ArgumentOutOfRangeException(nameof(CenterVariance), "CenterVariance and SizeVariance must be positive.");
     }
 
+    /// <summary>
+    /// The released detector's options for a <paramref name="imageSize"/>² input: at 320 exactly the defaults; otherwise
+    /// the six levels take the map sizes the network produces (each stride-2 3×3 conv with padding 1 halves a side,
+    /// rounding up: ⌈S/16⌉ and ⌈S/32⌉ at the taps, then four halvings by the extras), each level's stride is S / map
+    /// (rounded), so the priors sit at the cells' centres, and the min and max sizes scale with S / 320. For smaller
+    /// inputs, where a short sample run can afford more images (the built-in scenes at 160², the tests at 64²).
+    /// </summary>
+    public static SsdLiteOptions ForImageSize(int imageSize, int numClasses = 21)
+    {
+        var released = new SsdLiteOptions { NumClasses = numClasses };
+        if (imageSize == released.ImageSize) return released;
+        if (imageSize < 32) throw new ArgumentOutOfRangeException(nameof(imageSize), imageSize, "ImageSize must be at least 32 (the backbone downsamples by 32).");
+        static int Half(int n) => (n + 1) / 2;
+        var maps = new int[released.Priors.Count];
+        int side = imageSize;
+        for (int i = 0; i < 4; i++) side = Half(side); // stride 16
+        maps[0] = side;
+        for (int level = 1; level < maps.Length; level++) maps[level] = Half(maps[level - 1]);
+        double scale = imageSize / (double)released.ImageSize;
+        var levels = released.Priors.Select((p, i) => p with
+        {
+            FeatureMap = maps[i],
+            Stride = (int)Math.Round(imageSize / (double)maps[i]),
+            MinSize = Math.Max(1, (int)Math.Round(p.MinSize * scale)),
+            MaxSize = Math.Max(1, (int)Math.Round(p.MaxSize * scale)),
+        }).ToList();
+        return released with { ImageSize = imageSize, Priors = levels };
+    }
+
     /// <summary>Number of priors, and of rows of the heads' outputs: Σ map² · priors per location (3234 for the default).</summary>
     public int PriorCount => Priors.Sum(l => l.FeatureMap * l.FeatureMap * l.PriorsPerLocation);
 }

@@ -25,11 +25,23 @@ public sealed record DetectionLoaderOptions
 
     /// <summary>Drop a last, smaller batch.</summary>
     public bool DropLast { get; init; } = true;
+
+    /// <summary>This process's rank among <see cref="WorldSize"/> data-parallel processes (each reads its shard of every epoch). Default 0.</summary>
+    public int Rank { get; init; }
+
+    /// <summary>Data-parallel processes. Default 1.</summary>
+    public int WorldSize { get; init; } = 1;
 }
 
 /// <summary>One batch of detection training data: images and, per prior, the matched class and box regression.</summary>
-public sealed class DetectionBatch(Tensor images, Tensor labels, Tensor locations, int[] indices) : IDisposable
+public sealed class DetectionBatch(Tensor images, Tensor labels, Tensor locations, int[] indices, int batchIndex = 0) : MobileNeXt.Training.ITrainingBatch
 {
+    /// <summary>Position of the batch in this process's epoch, from 0.</summary>
+    public int BatchIndex { get; } = batchIndex;
+
+    /// <summary>Images in the batch.</summary>
+    public int Count => Indices.Count;
+
     /// <summary>[N, 3, S, S] normalised images.</summary>
     public Tensor Images { get; } = images;
 
@@ -78,39 +90,68 @@ public sealed class DetectionLoader
     /// <summary>The options read with.</summary>
     public DetectionLoaderOptions Options { get; }
 
-    /// <summary>Batches per epoch.</summary>
-    public int BatchesPerEpoch => Options.DropLast ? dataset.Count / Options.BatchSize : (dataset.Count + Options.BatchSize - 1) / Options.BatchSize;
-
-    /// <summary>The batches of epoch <paramref name="epoch"/>, in order.</summary>
-    public IEnumerable<DetectionBatch> ReadEpoch(int epoch, CancellationToken cancellationToken = default)
+    /// <summary>Batches per epoch on this process: every rank takes as many (⌊N / ranks⌋ / batch), so they stay in lock-step.</summary>
+    public int BatchesPerEpoch
     {
-        var order = new EpochSampler(dataset.Count, new EpochSamplerOptions { Shuffle = Options.Shuffle, Seed = Options.Seed }).EpochOrder(epoch);
-        for (int b = 0; b < BatchesPerEpoch; b++)
+        get
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            var indices = order.Skip(b * Options.BatchSize).Take(Options.BatchSize).ToArray();
-            var samples = new (float[] Chw, Tensor Labels, Tensor Locations)[indices.Length];
-            Parallel.For(0, indices.Length, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, Options.Workers) }, i =>
-                samples[i] = Load(indices[i], epoch));
-            int s = model.ImageSize;
-            var images = stack(samples.Select(x => tensor(x.Chw, [3, s, s])).ToArray());
-            var labels = stack(samples.Select(x => x.Labels).ToArray());
-            var locations = stack(samples.Select(x => x.Locations).ToArray());
-            foreach (var x in samples) { x.Labels.Dispose(); x.Locations.Dispose(); }
-            yield return new DetectionBatch(images, labels, locations, indices);
+            int shard = dataset.Count / Options.WorldSize;
+            return Options.DropLast ? shard / Options.BatchSize : (shard + Options.BatchSize - 1) / Options.BatchSize;
         }
     }
 
-    private (float[], Tensor, Tensor) Load(int index, int epoch)
+    /// <summary>The batches of epoch <paramref name="epoch"/>, in order.</summary>
+    public IEnumerable<DetectionBatch> ReadEpoch(int epoch, CancellationToken cancellationToken = default) => ReadEpoch(epoch, 0, cancellationToken);
+
+    /// <summary>
+    /// The batches of epoch <paramref name="epoch"/> from batch <paramref name="firstBatch"/> on, the earlier ones not
+    /// decoded (a run resumed mid-epoch): this process's shard of the epoch's order, every draw seeded by (seed, epoch, image).
+    /// </summary>
+    public IEnumerable<DetectionBatch> ReadEpoch(int epoch, int firstBatch, CancellationToken cancellationToken = default)
+    {
+        var order = new EpochSampler(dataset.Count, new EpochSamplerOptions
+        {
+            Shuffle = Options.Shuffle, Seed = Options.Seed, Rank = Options.Rank, WorldSize = Options.WorldSize,
+        }).ShardIndices(epoch);
+        for (int b = Math.Max(0, firstBatch); b < BatchesPerEpoch; b++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var indices = order.Skip(b * Options.BatchSize).Take(Options.BatchSize).ToArray();
+            // Workers decode and augment (managed code only); the tensor work stays on this thread. A TorchSharp
+            // temporary Scalar (the alpha of a tensor sum, a multiplier) can be finalized by a garbage collection another
+            // thread starts while libtorch still reads it (KeptScalars explains it); matching on the workers while they
+            // allocated images failed that way ("toFloat" in PriorMatcher.Iou) after a few dozen steps.
+            var samples = new (float[] Chw, IReadOnlyList<ObjectBox> Objects)[indices.Length];
+            Parallel.For(0, indices.Length, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, Options.Workers) }, i =>
+                samples[i] = Load(indices[i], epoch));
+            int s = model.ImageSize;
+            Tensor images, labels, locations;
+            using (var scope = NewDisposeScope())
+            {
+                var matched = samples.Select(x => Match(x.Objects)).ToArray();
+                images = stack(samples.Select(x => tensor(x.Chw, [3, s, s])).ToArray()).MoveToOuterDisposeScope();
+                labels = stack(matched.Select(x => x.Labels).ToArray()).MoveToOuterDisposeScope();
+                locations = stack(matched.Select(x => x.Locations).ToArray()).MoveToOuterDisposeScope();
+            }
+            yield return new DetectionBatch(images, labels, locations, indices, b);
+        }
+    }
+
+    private (float[], IReadOnlyList<ObjectBox>) Load(int index, int epoch)
     {
         DetectionImage image;
         using (var bitmap = dataset.LoadImage(index)) image = DetectionImage.FromBitmap(bitmap, dataset.GetObjects(index));
-        if (Options.Augment) image = SsdAugmentation.Train(image, new Random(HashCode.Combine(Options.Seed, epoch, index)));
+        // Seeded by SeedMixer, not HashCode.Combine, which is salted per process: a run resumed in a new process would draw other crops.
+        if (Options.Augment) image = SsdAugmentation.Train(image, SeedMixer.CreateRandom(Options.Seed, epoch, index));
         var (chw, objects) = SsdAugmentation.ToInput(image, model.ImageSize);
+        return (chw, objects);
+    }
+
+    private (Tensor Labels, Tensor Locations) Match(IReadOnlyList<ObjectBox> objects)
+    {
         var kept = objects.Where(o => !o.Difficult).ToArray();
         using var boxes = tensor(kept.SelectMany(o => new[] { o.X1, o.Y1, o.X2, o.Y2 }).ToArray(), [kept.Length, 4]);
         using var labels = tensor(kept.Select(o => (long)o.Label).ToArray(), [kept.Length]);
-        var (assigned, locations) = PriorMatcher.Match(boxes, labels, priors, 0.5, model.CenterVariance, model.SizeVariance);
-        return (chw, assigned, locations);
+        return PriorMatcher.Match(boxes, labels, priors, 0.5, model.CenterVariance, model.SizeVariance);
     }
 }

@@ -13,7 +13,7 @@ namespace MobileNeXt.Training.Checkpoints;
 /// on), <c>optimizer</c> (the momentum buffers by parameter name, of SGD or RMSpropTF), <c>optimizer_square_avg</c>
 /// (RMSpropTF's square averages by parameter name; absent for SGD and in older checkpoints), <c>epoch</c> (epochs completed), <c>step</c>
 /// (global optimizer steps done), <c>steps_per_epoch</c>, <c>world_size</c> (processes that trained it; 1 when absent), <c>arch</c>, <c>width</c>, <c>identity_multiplier</c>, <c>num_classes</c>,
-/// <c>classes</c> (JSON), <c>data</c> (the data source the run opened, when known: a built-in name or a folder), <c>best_top1</c>, <c>options</c> (the <see cref="TrainingOptions"/> as JSON) and
+/// <c>classes</c> (JSON), <c>data</c> (the data source the run opened, when known: a built-in name or a folder), <c>best_top1</c> (the best value of the task's primary metric: top-1, or mAP@0.5 for detection), <c>task</c> (absent for classification), <c>options</c> (the <see cref="TrainingOptions"/> as JSON) and
 /// <c>version</c>. The random state is not stored: every generator of a run is re-derived from (seed, epoch, step).
 /// <c>mobilenext predict --weights</c> and <c>eval</c> read the weights straight from it.
 /// </summary>
@@ -24,7 +24,13 @@ public sealed class TrainingCheckpoint : IDisposable
 
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = false };
 
-    /// <summary>Registry model name.</summary>
+    /// <summary>
+    /// The task the run learnt (<see cref="TrainingTask.Name"/>: <c>classification</c>, <c>detection</c>), stored as
+    /// <c>task</c>; a checkpoint without the entry is a classification run's. Default <c>classification</c>.
+    /// </summary>
+    public string Task { get; init; } = ClassificationTask.TaskName;
+
+    /// <summary>Registry model name (of the backbone, for a detector).</summary>
     public required string Model { get; init; }
 
     /// <summary>Width multiplier of the network.</summary>
@@ -55,7 +61,7 @@ public sealed class TrainingCheckpoint : IDisposable
     /// <summary>Number of processes (MPI ranks) that wrote it; a resumed run must have as many to continue exactly. Default 1.</summary>
     public int WorldSize { get; init; } = 1;
 
-    /// <summary>Best top-1 accuracy (%) so far, or -1 when not evaluated yet.</summary>
+    /// <summary>Best value of the task's primary metric so far (top-1 %, or mAP@0.5 % for detection), or -1 when not evaluated yet.</summary>
     public double BestTop1 { get; init; } = -1;
 
     /// <summary>The options of the run.</summary>
@@ -75,6 +81,15 @@ public sealed class TrainingCheckpoint : IDisposable
 
     /// <summary>RMSpropTF's square averages by parameter name, or null (SGD, or a checkpoint written before RMSpropTF existed).</summary>
     public IReadOnlyDictionary<string, Tensor>? SquareAverages { get; init; }
+
+    /// <summary>Throws when this checkpoint (read from <paramref name="path"/>) is of another task than <paramref name="task"/>: it cannot be resumed as one.</summary>
+    /// <exception cref="InvalidDataException">The tasks differ; the message says which flag resumes it.</exception>
+    public void RequireTask(string task, string path)
+    {
+        if (Task != task)
+            throw new InvalidDataException(
+                $"Checkpoint '{path}' is of a {Task} run, but this run trains {task}; resume it with --task {Task}, or start a new run in another --output folder.");
+    }
 
     /// <summary>Writes the checkpoint to <paramref name="stream"/>.</summary>
     public void WriteTo(Stream stream)
@@ -97,6 +112,8 @@ public sealed class TrainingCheckpoint : IDisposable
             ["optimizer"] = ToHashtable(MomentumBuffers),
         };
         if (DataSource is not null) root["data"] = DataSource;
+        // Written for other tasks only, so a classification checkpoint stays byte-for-byte what it was.
+        if (Task != ClassificationTask.TaskName) root["task"] = Task;
         if (EmaState is not null) root["state_dict_ema"] = ToHashtable(EmaState);
         if (SquareAverages is not null) root["optimizer_square_avg"] = ToHashtable(SquareAverages);
         PyTorchPickler.PickleStateDict(stream, root, leaveOpen: true);
@@ -126,6 +143,7 @@ public sealed class TrainingCheckpoint : IDisposable
                 throw new InvalidDataException($"'{path}' is checkpoint format {version}; this version reads up to {FormatVersion}. Update MobileNeXt.Training.");
             return new TrainingCheckpoint
             {
+                Task = root["task"] as string ?? ClassificationTask.TaskName,
                 Model = arch,
                 Width = Convert.ToDouble(root["width"], CultureInfo.InvariantCulture),
                 IdentityMultiplier = Convert.ToDouble(root["identity_multiplier"], CultureInfo.InvariantCulture),

@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace MobileNeXt.Training.Data;
 
 /// <summary>One batch from <see cref="ReadAheadLoader"/>. Dispose it (or let a dispose scope do it) when the step is done.</summary>
-public sealed class ImageBatch : IDisposable
+public sealed class ImageBatch : ITrainingBatch
 {
     internal ImageBatch(int epoch, int batchIndex, Tensor images, Tensor labels, int[] indices)
     {

@@ -26,17 +26,29 @@ namespace MobileNeXt.Training.Optimization;
 /// <param name="CooldownEpochs">Epochs at the end spent at <paramref name="MinLearningRate"/>.</param>
 /// <param name="DecayEveryEpochs">Null for the cosine; else the step schedule's epochs between decays (may be fractional).</param>
 /// <param name="DecayRate">The step schedule's factor γ per decay.</param>
+/// <param name="Milestones">
+/// Non-null for the multistep schedule (the detection recipe's, counted in iterations): for step S,
+/// <c>peak · f(S) · γ^#{m ∈ Milestones : m ≤ S}</c> with the warm-up factor <c>f(S) = w (1 − S/I) + S/I</c> for
+/// S &lt; I = <paramref name="WarmupIterations"/> and 1 after, w = <paramref name="WarmupStartFactor"/> — maskrcnn-benchmark's
+/// <c>WarmupMultiStepLR</c> (linear method, <c>bisect_right</c> over the milestones, stepped once per iteration), which the
+/// released SSDLite code trains with (followon-models.md §B, "Training").
+/// </param>
+/// <param name="WarmupIterations">The multistep schedule's warm-up length in iterations.</param>
+/// <param name="WarmupStartFactor">The multistep schedule's warm-up factor at step 0.</param>
 public sealed record LearningRateSchedule(double PeakLearningRate, long StepsPerEpoch, int Epochs, int WarmupEpochs,
-    double WarmupStartLearningRate, double MinLearningRate, int CooldownEpochs, double? DecayEveryEpochs = null, double DecayRate = 1)
+    double WarmupStartLearningRate, double MinLearningRate, int CooldownEpochs, double? DecayEveryEpochs = null, double DecayRate = 1,
+    IReadOnlyList<long>? Milestones = null, long WarmupIterations = 0, double WarmupStartFactor = 1)
 {
     /// <summary>The schedule of <paramref name="options"/> for a global batch of <paramref name="globalBatchSize"/>.</summary>
     public static LearningRateSchedule From(TrainingOptions options, long stepsPerEpoch, int globalBatchSize)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(stepsPerEpoch);
+        bool multistep = options.Schedule == ScheduleNames.MultiStep;
         return new(ScaledLearningRate(options.LearningRate, globalBatchSize, options.ReferenceBatchSize), stepsPerEpoch,
-            options.Epochs, options.WarmupEpochs, options.WarmupStartLearningRate, options.MinLearningRate, options.CooldownEpochs,
-            options.Schedule == ScheduleNames.Step ? options.DecayEpochs : null, options.DecayRate);
+            options.EpochsFor(stepsPerEpoch), options.WarmupEpochs, options.WarmupStartLearningRate, options.MinLearningRate, options.CooldownEpochs,
+            options.Schedule == ScheduleNames.Step ? options.DecayEpochs : null, options.DecayRate,
+            multistep ? options.Milestones : null, multistep ? options.WarmupIterations : 0, multistep ? options.WarmupStartFactor : 1);
     }
 
     /// <summary>Linear scaling (Goyal et al. 2017): <c>baseRate × globalBatch / referenceBatch</c>.</summary>
@@ -56,6 +68,12 @@ public sealed record LearningRateSchedule(double PeakLearningRate, long StepsPer
     public double At(long step)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(step);
+        if (Milestones is not null)
+        {
+            double a = step < WarmupIterations ? (double)step / WarmupIterations : 1;
+            double warmup = WarmupStartFactor * (1 - a) + a;
+            return PeakLearningRate * warmup * Math.Pow(DecayRate, Milestones.Count(m => m <= step));
+        }
         if (step < WarmupSteps)
             return WarmupStartLearningRate + (PeakLearningRate - WarmupStartLearningRate) * step / WarmupSteps;
         if (DecayEveryEpochs is { } every)

@@ -88,6 +88,35 @@ public sealed record TrainingOptions
     /// <summary>With the <c>step</c> schedule, the factor applied at each decay. Default 0.97.</summary>
     public double DecayRate { get; init; } = 0.97;
 
+    /// <summary>
+    /// With the <c>multistep</c> schedule, the global iterations (optimizer steps) at which the rate is multiplied by
+    /// <see cref="DecayRate"/>, ascending (the detection recipe: 40,000 and 50,000). Default none.
+    /// </summary>
+    public IReadOnlyList<long> Milestones { get; init; } = [];
+
+    /// <summary>
+    /// With the <c>multistep</c> schedule, the warm-up's length in iterations (replacing <see cref="WarmupEpochs"/>, which
+    /// must then be 0). Default 0.
+    /// </summary>
+    public int WarmupIterations { get; init; }
+
+    /// <summary>
+    /// With the <c>multistep</c> schedule, the warm-up's first rate as a fraction of the peak (maskrcnn-benchmark's
+    /// <c>warmup_factor</c>; 0.1333 in the detection recipe). Default 1/3.
+    /// </summary>
+    public double WarmupStartFactor { get; init; } = 1.0 / 3;
+
+    /// <summary>
+    /// The run's length in iterations (optimizer steps), for recipes written in iterations; null keeps <see cref="Epochs"/>.
+    /// The run trains ⌈Iterations / steps per epoch⌉ whole epochs, so evaluation and checkpoints stay at epoch ends
+    /// (at most one epoch more than asked). Default null.
+    /// </summary>
+    public long? Iterations { get; init; }
+
+    /// <summary>The epochs the run trains with <paramref name="stepsPerEpoch"/> steps each: <see cref="Epochs"/>, or as many as <see cref="Iterations"/> needs.</summary>
+    public int EpochsFor(long stepsPerEpoch) =>
+        Iterations is { } n ? (int)Math.Max(1, (n + stepsPerEpoch - 1) / Math.Max(1, stepsPerEpoch)) : Epochs;
+
     /// <summary>Learning rate at the end of the cosine, kept during cool-down (cosine schedule only). Default 0.</summary>
     public double MinLearningRate { get; init; }
 
@@ -113,7 +142,7 @@ public sealed record TrainingOptions
     public int Workers { get; init; } = 2;
 
     /// <summary>
-    /// libtorch intra-op threads; null lets the trainer choose (<see cref="Trainer.DefaultThreads"/>: the process's
+    /// libtorch intra-op threads; null lets the trainer choose (<see cref="Trainer.DefaultThreads(double, TrainingOptions, int, int)"/>: the process's
     /// share of the cores, less the data workers for a small network). Default null.
     /// </summary>
     public int? Threads { get; init; }
@@ -207,7 +236,15 @@ public sealed record TrainingOptions
         Check(RmsPropEpsilon > 0 && double.IsFinite(RmsPropEpsilon), nameof(RmsPropEpsilon), RmsPropEpsilon, "RmsPropEpsilon must be a positive number (1e-3 in the MobileNeXt† recipe)");
         Check(WeightDecay >= 0 && double.IsFinite(WeightDecay), nameof(WeightDecay), WeightDecay, "WeightDecay must be ≥ 0");
         Check(LabelSmoothing >= 0 && LabelSmoothing < 1, nameof(LabelSmoothing), LabelSmoothing, "LabelSmoothing must lie in [0, 1) (0.1 in the released recipe)");
-        Check(Schedule is ScheduleNames.Cosine or ScheduleNames.Step, nameof(Schedule), Schedule, $"Schedule must be '{ScheduleNames.Cosine}' or '{ScheduleNames.Step}' (lower case)");
+        Check(Schedule is ScheduleNames.Cosine or ScheduleNames.Step or ScheduleNames.MultiStep, nameof(Schedule), Schedule,
+            $"Schedule must be '{ScheduleNames.Cosine}' or '{ScheduleNames.Step}' (lower case), or '{ScheduleNames.MultiStep}' for a recipe counted in iterations");
+        Check(Milestones is not null && Milestones.All(m => m > 0) && Milestones.Zip(Milestones.Skip(1)).All(p => p.First < p.Second), nameof(Milestones),
+            Milestones is null ? null : string.Join(", ", Milestones), "Milestones must be positive iterations in ascending order (40000, 50000 in the detection recipe)");
+        Check(WarmupIterations >= 0, nameof(WarmupIterations), WarmupIterations, "WarmupIterations must be ≥ 0 (1000 in the detection recipe)");
+        Check(WarmupIterations == 0 || (Schedule == ScheduleNames.MultiStep && WarmupEpochs == 0), nameof(WarmupIterations), WarmupIterations,
+            "WarmupIterations belongs to the multistep schedule and replaces WarmupEpochs; use Schedule 'multistep' with WarmupEpochs = 0");
+        Check(WarmupStartFactor > 0 && WarmupStartFactor <= 1, nameof(WarmupStartFactor), WarmupStartFactor, "WarmupStartFactor must lie in (0, 1] (0.1333 in the detection recipe)");
+        Check(Iterations is null || Iterations >= 1, nameof(Iterations), Iterations, "Iterations must be at least 1, or null to count Epochs");
         Check(DecayEpochs > 0 && double.IsFinite(DecayEpochs), nameof(DecayEpochs), DecayEpochs, "DecayEpochs must be a positive number of epochs (2.4 in the MobileNeXt† recipe)");
         Check(DecayRate > 0 && DecayRate <= 1, nameof(DecayRate), DecayRate, "DecayRate must lie in (0, 1] (0.97 in the MobileNeXt† recipe)");
         Check(Schedule == ScheduleNames.Cosine || CooldownEpochs == 0, nameof(CooldownEpochs), CooldownEpochs, "CooldownEpochs belongs to the cosine schedule; set it to 0 with Schedule 'step'");
@@ -268,4 +305,7 @@ public static class ScheduleNames
 
     /// <summary>Warm-up, then a factor every few epochs.</summary>
     public const string Step = "step";
+
+    /// <summary>Warm-up over iterations from a fraction of the peak, then a factor at each of the listed iterations (the detection recipe's WarmupMultiStepLR).</summary>
+    public const string MultiStep = "multistep";
 }

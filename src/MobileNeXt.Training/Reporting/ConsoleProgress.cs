@@ -31,9 +31,19 @@ public static class ConsoleProgress
         $"epoch {r.Epoch + 1}/{r.Epochs}  step {r.StepInEpoch}/{r.StepsPerEpoch}  loss {r.Loss:0.0000}  lr {r.LearningRate:0.#####}  {r.ImagesPerSecond:0} img/s  ETA {FormatSpan(r.Eta)}");
 
     internal static string Describe(EpochMetrics m) =>
-        FormattableString.Invariant($"epoch {m.Epoch} done: loss {m.TrainLoss:0.0000}  top-1 {m.Top1:0.00} %  top-5 {m.Top5:0.00} %") +
-        (m.EmaTop1 is { } e1 ? FormattableString.Invariant($"  EMA top-1 {e1:0.00} %  top-5 {m.EmaTop5:0.00} %") : "") +
+        FormattableString.Invariant($"epoch {m.Epoch} done: loss {m.TrainLoss:0.0000}  ") + DescribeEvaluation(m) +
         FormattableString.Invariant($"  {m.ImagesPerSecond:0} img/s  {m.Seconds:0} s  {m.MemoryMiB:0} MiB");
+
+    // Classification: top-1 and top-5 (and the EMA's); another task: its metrics by name, the primary one first.
+    private static string DescribeEvaluation(EpochMetrics m)
+    {
+        if (m.MetricName is null || m.Metrics is null)
+            return FormattableString.Invariant($"top-1 {m.Top1:0.00} %  top-5 {m.Top5:0.00} %") +
+                   (m.EmaTop1 is { } e1 ? FormattableString.Invariant($"  EMA top-1 {e1:0.00} %  top-5 {m.EmaTop5:0.00} %") : "");
+        static string Named(IReadOnlyDictionary<string, double> all, string primary, string prefix) => string.Join("  ",
+            all.OrderBy(kv => kv.Key == primary ? 0 : 1).Select(kv => FormattableString.Invariant($"{prefix}{kv.Key} {kv.Value:0.00}")));
+        return Named(m.Metrics, m.MetricName, "") + (m.EmaMetrics is { } ema ? "  " + Named(ema, m.MetricName, "EMA ") : "");
+    }
 
     private static string FormatSpan(TimeSpan t) =>
         t.TotalHours >= 1 ? $"{(int)t.TotalHours}:{t.Minutes:00}:{t.Seconds:00}" : $"{t.Minutes}:{t.Seconds:00}";

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 
 namespace MobileNeXt.Training.Reporting;
 
@@ -12,7 +13,21 @@ public sealed class MetricsLog
     /// <summary>File name of the log in the output folder.</summary>
     public const string FileName = "metrics.jsonl";
 
-    private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        TypeInfoResolver = new DefaultJsonTypeInfoResolver { Modifiers = { OmitTopKOfOtherTasks } },
+    };
+
+    // A task with its own metrics (MetricName set) has no top-1/top-5: its lines leave those fields out rather than
+    // write zeros. Classification lines are as they were.
+    private static void OmitTopKOfOtherTasks(JsonTypeInfo info)
+    {
+        if (info.Type != typeof(EpochMetrics)) return;
+        foreach (var property in info.Properties)
+            if (property.Name is "top1" or "top5" or "ema_top1" or "ema_top5")
+                property.ShouldSerialize = (owner, _) => ((EpochMetrics)owner).MetricName is null;
+    }
 
     /// <summary>The log in <paramref name="directory"/>.</summary>
     public MetricsLog(string directory) => Path = System.IO.Path.Combine(directory, FileName);

@@ -3,7 +3,7 @@ using ScottPlot;
 
 namespace MobileNeXt.Training.Reporting;
 
-/// <summary>PNG plots of a run next to its checkpoints: <c>loss.png</c>, <c>accuracy.png</c> (top-1/top-5, EMA too) and <c>lr.png</c> (the whole schedule, with the epochs done marked).</summary>
+/// <summary>PNG plots of a run next to its checkpoints: <c>loss.png</c>, <c>accuracy.png</c> (top-1/top-5, or the task's named metrics such as mAP@0.5; EMA too) and <c>lr.png</c> (the whole schedule, with the epochs done marked).</summary>
 public static class TrainingPlots
 {
     /// <summary>Writes the three plots into <paramref name="directory"/> from the metrics so far.</summary>
@@ -18,14 +18,28 @@ public static class TrainingPlots
         Finish(loss, "Training loss", "loss", Path.Combine(directory, "loss.png"));
 
         var accuracy = new Plot();
-        accuracy.Add.Scatter(epochs, metrics.Select(m => m.Top1).ToArray()).LegendText = "top-1";
-        accuracy.Add.Scatter(epochs, metrics.Select(m => m.Top5).ToArray()).LegendText = "top-5";
-        if (metrics.Any(m => m.EmaTop1 is not null))
+        if (metrics.Count > 0 && metrics[0].MetricName is not null)
         {
-            accuracy.Add.Scatter(epochs, metrics.Select(m => m.EmaTop1 ?? double.NaN).ToArray()).LegendText = "EMA top-1";
-            accuracy.Add.Scatter(epochs, metrics.Select(m => m.EmaTop5 ?? double.NaN).ToArray()).LegendText = "EMA top-5";
+            // A task with named metrics (detection: mAP@0.5 first): one line per metric, the EMA's beside them.
+            foreach (var name in metrics[0].Metrics!.Keys)
+            {
+                accuracy.Add.Scatter(epochs, metrics.Select(m => m.Metrics!.GetValueOrDefault(name, double.NaN)).ToArray()).LegendText = name;
+                if (metrics.Any(m => m.EmaMetrics is not null))
+                    accuracy.Add.Scatter(epochs, metrics.Select(m => m.EmaMetrics?.GetValueOrDefault(name, double.NaN) ?? double.NaN).ToArray()).LegendText = "EMA " + name;
+            }
+            Finish(accuracy, "Validation " + metrics[0].MetricName, "%", Path.Combine(directory, "accuracy.png"));
         }
-        Finish(accuracy, "Validation accuracy", "accuracy (%)", Path.Combine(directory, "accuracy.png"));
+        else
+        {
+            accuracy.Add.Scatter(epochs, metrics.Select(m => m.Top1).ToArray()).LegendText = "top-1";
+            accuracy.Add.Scatter(epochs, metrics.Select(m => m.Top5).ToArray()).LegendText = "top-5";
+            if (metrics.Any(m => m.EmaTop1 is not null))
+            {
+                accuracy.Add.Scatter(epochs, metrics.Select(m => m.EmaTop1 ?? double.NaN).ToArray()).LegendText = "EMA top-1";
+                accuracy.Add.Scatter(epochs, metrics.Select(m => m.EmaTop5 ?? double.NaN).ToArray()).LegendText = "EMA top-5";
+            }
+            Finish(accuracy, "Validation accuracy", "accuracy (%)", Path.Combine(directory, "accuracy.png"));
+        }
 
         var lr = new Plot();
         int points = (int)Math.Min(1000, schedule.TotalSteps);

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace MobileNeXt.Training.Reporting;
 
 /// <summary>What the trainer reports after every optimizer step.</summary>
@@ -40,6 +42,29 @@ public sealed record EpochMetrics
 
     /// <summary>Top-5 of the EMA weights, %, when EMA is on.</summary>
     public double? EmaTop5 { get; init; }
+
+    /// <summary>
+    /// The name of the task's primary metric in <see cref="Metrics"/> (e.g. <c>mAP@0.5</c>); null for classification,
+    /// whose metrics are <see cref="Top1"/> and <see cref="Top5"/> (absent from the log then, as before tasks existed).
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? MetricName { get; init; }
+
+    /// <summary>The task's validation metrics by name (detection: mAP@0.5 and the others), or null for classification.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyDictionary<string, double>? Metrics { get; init; }
+
+    /// <summary>The same metrics of the EMA weights, when EMA is on (null for classification, which uses <see cref="EmaTop1"/>).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyDictionary<string, double>? EmaMetrics { get; init; }
+
+    /// <summary>The metric that ranks checkpoints: <see cref="Metrics"/>[<see cref="MetricName"/>], or <see cref="Top1"/> for classification.</summary>
+    [JsonIgnore]
+    public double PrimaryMetric => MetricName is { } name && Metrics is { } all && all.TryGetValue(name, out var v) ? v : Top1;
+
+    /// <summary>Display name of <see cref="PrimaryMetric"/>.</summary>
+    [JsonIgnore]
+    public string PrimaryMetricName => MetricName ?? "top-1";
 
     /// <summary>Training images per second of this process.</summary>
     public double ImagesPerSecond { get; init; }

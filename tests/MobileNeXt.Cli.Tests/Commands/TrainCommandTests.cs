@@ -70,7 +70,7 @@ public class TrainCommandTests(TrainedRun run)
     [Fact]
     public void Should_exit_1_listing_the_presets_for_an_unknown_preset()
     {
-        Cli.Run("train", "-d", "synthetic", "--preset", "fast").ShouldFailWith(1, "Unknown preset 'fast'. Available: paper, released, efficient, finetune, fashion-mnist.");
+        Cli.Run("train", "-d", "synthetic", "--preset", "fast").ShouldFailWith(1, "Unknown preset 'fast'. Available: paper, released, efficient, finetune, fashion-mnist, detection, detection-scenes.");
     }
 
     [Fact]

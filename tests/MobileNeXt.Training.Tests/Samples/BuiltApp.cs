@@ -26,4 +26,17 @@ internal static class BuiltApp
         }
         return (process.ExitCode, stdout.Result, stderr.Result);
     }
+
+    /// <summary>
+    /// Asserts what a sample prints when Fashion-MNIST is not in <paramref name="missingFolder"/>: a non-zero exit, nothing on
+    /// stdout, and one stderr line naming the missing file and the package, no stack trace.
+    /// </summary>
+    public static void ShouldSayFashionMnistIsMissing((int ExitCode, string Stdout, string Stderr) run, string missingFolder)
+    {
+        run.ExitCode.Should().NotBe(0);
+        run.Stdout.Should().BeEmpty();
+        run.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries).Should().ContainSingle("the sample must say what is missing in one line, not a stack trace")
+            .Which.Should().Match($"error: *'{Path.Combine(missingFolder, "train-images-idx3-ubyte.gz")}'*apt-get install dataset-fashion-mnist*");
+        run.Stderr.Should().NotContain("   at ");
+    }
 }

@@ -11,14 +11,7 @@ public class FashionMnistSampleTests
         using var folder = new TempFolder();
         string missing = folder.Combine("no-fashion-mnist");
 
-        var (exitCode, stdout, stderr) = RunSample("1", folder.Combine("run"), missing);
-
-        exitCode.Should().NotBe(0);
-        stdout.Should().BeEmpty();
-        string[] lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        lines.Should().ContainSingle("the sample must say what is missing in one line, not a stack trace");
-        lines[0].Should().Match($"error: *'{Path.Combine(missing, "train-images-idx3-ubyte.gz")}'*apt-get install dataset-fashion-mnist*");
-        stderr.Should().NotContain("   at ");
+        BuiltApp.ShouldSayFashionMnistIsMissing(RunSample("1", folder.Combine("run"), missing), missing);
     }
 
     private static (int ExitCode, string Stdout, string Stderr) RunSample(params string[] arguments) =>
