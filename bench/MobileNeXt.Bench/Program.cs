@@ -4,6 +4,7 @@ using MobileNeXt.Bench;
 
 // dotnet run --project bench/MobileNeXt.Bench -c Release -- inference [threads=2] [iterations=20]
 //                                                         -- int8 [threads=2] [iterations=20] [models=mobilenext_100,mobilenetv2_100]
+//                                                         -- detect [threads=2] [iterations=20]
 //                                                         -- data [images=512]
 //                                                         -- train-step [threads=2] [iterations=10]
 //                                                         -- train-fed [steps=12] [workers=1]
@@ -27,6 +28,9 @@ switch (mode)
     case "int8":
         Int8Benchmark.Run(Arg(1, 2), Arg(2, 20), args.Length > 3 ? args[3].Split(',') : ["mobilenext_100", "mobilenetv2_100"]);
         return 0;
+    case "detect":
+        DetectionBenchmark.Run(Arg(1, 2), Arg(2, 20));
+        return 0;
     case "data":
         TrainingBenchmark.Data(Arg(1, 512));
         return 0;
@@ -43,7 +47,7 @@ switch (mode)
         EndToEndBenchmark.Steady(Arg(1, 6), args.Length > 2 && args[2] != "auto" ? Arg(2, 0) : null, args.Length <= 3 || bool.Parse(args[3]));
         return 0;
     default:
-        Console.Error.WriteLine($"error: unknown benchmark '{mode}'; use: inference | int8 | data | train-step | train-fed | train-steady");
+        Console.Error.WriteLine($"error: unknown benchmark '{mode}'; use: inference | int8 | detect | data | train-step | train-fed | train-steady");
         return 2;
 }
 

@@ -1,6 +1,7 @@
 """PyTorch eager peer: times MobileNeXt inference (or a training step) and prints JSON.
 
 usage: peer.py infer <weights.pth> <width> <alpha> <batch> <threads> <iters> [<input.pt> <logits-out.pt>]
+       peer.py detect <weights.pth> <batch> <threads> <iters> [<input.pt> <outputs.pt>]   (SSDLite320-MobileNeXt, raw heads)
        peer.py train <width> <batch> <threads> <iters> [nchw|channels_last]
        peer.py data <image-folder> <workers> <batch>   (PIL decode + torchvision augmentation; images/s of one epoch;
                                                         workers 0: PIL's decode alone, one process)
@@ -38,6 +39,20 @@ def main():
             with torch.no_grad():
                 torch.save({"logits": model(torch.load(sys.argv[8])["input"])}, sys.argv[9])
         x = torch.randn(batch, 3, 224, 224)
+        with torch.no_grad():
+            seconds = timed(lambda: model(x), iters)
+    elif mode == "detect":
+        from ssdlite import SSDLite
+        path, batch, threads, iters = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+        torch.set_num_threads(threads)
+        model = SSDLite()
+        model.load_state_dict(torch.load(path))
+        model.eval()
+        if len(sys.argv) > 7:  # the same-network check: raw heads for a given input
+            with torch.no_grad():
+                scores, boxes = model(torch.load(sys.argv[6])["input"])
+                torch.save({"scores": scores, "boxes": boxes}, sys.argv[7])
+        x = torch.randn(batch, 3, 320, 320)
         with torch.no_grad():
             seconds = timed(lambda: model(x), iters)
     elif mode == "data":
