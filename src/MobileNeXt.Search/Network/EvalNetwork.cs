@@ -62,7 +62,7 @@ public sealed class EvalNetwork : nn.Module<Tensor, Tensor>
 
     /// <summary>
     /// Probability with which each cell drops the output of each non-identity operation in training. DARTS raises it
-    /// linearly over the run, <c>drop_path_prob · epoch / epochs</c> (<c>train.py</c>); see <see cref="DropPathAt"/>.
+    /// linearly over the run, <c>drop_path_prob · epoch / epochs</c> (<c>train.py</c>; <see cref="Evaluation.DartsEvalOptions.DropPathAt"/>).
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">Outside [0, 1).</exception>
     public double DropPathProbability
@@ -77,8 +77,6 @@ public sealed class EvalNetwork : nn.Module<Tensor, Tensor>
         }
     }
 
-    /// <summary>DARTS's schedule: <paramref name="maximum"/> · <paramref name="epoch"/> / <paramref name="epochs"/> at 0-based <paramref name="epoch"/>.</summary>
-    public static double DropPathAt(double maximum, int epoch, int epochs) => maximum * epoch / epochs;
 
     /// <summary>Parameters of the network without the auxiliary head: the size DARTS reports (<c>utils.count_parameters_in_MB</c> skips "auxiliary").</summary>
     public long ReportedParameterCount() =>

@@ -1,3 +1,4 @@
+using MobileNeXt.Search.Evaluation;
 using MobileNeXt.Search.Network;
 using MobileNeXt.Search.Operations;
 using TorchSharp;
@@ -56,9 +57,23 @@ public class EvalNetworkTests
     [Fact]
     public void Should_raise_drop_path_linearly_to_its_maximum_as_DARTS_train_py()
     {
-        EvalNetwork.DropPathAt(0.2, 0, 600).Should().Be(0);
-        EvalNetwork.DropPathAt(0.2, 300, 600).Should().BeApproximately(0.1, 1e-15);
-        EvalNetwork.DropPathAt(0.2, 599, 600).Should().BeApproximately(0.2 * 599 / 600, 1e-15);
+        var o = DartsEvalOptions.Darts;
+        o.DropPathAt(0).Should().Be(0);
+        o.DropPathAt(300).Should().BeApproximately(0.1, 1e-15);
+        o.DropPathAt(599).Should().BeApproximately(0.2 * 599 / 600, 1e-15);
+    }
+
+    [Fact]
+    public void Should_default_to_DARTS_evaluation_recipe()
+    {
+        // Liu et al. 2018 Sec. 3.3 and quark0/darts cnn/train.py: batch 96, lr 0.025 cosine to 0 over 600 epochs,
+        // momentum 0.9, weight decay 3e-4, clip 5, auxiliary 0.4, drop-path 0.2, cutout 16, 36 channels, 20 cells
+        var o = DartsEvalOptions.Darts;
+        (o.BatchSize, o.Epochs, o.Channels, o.Layers, o.CutoutLength, o.CropPadding).Should().Be((96, 600, 36, 20, 16, 4));
+        (o.LearningRate, o.Momentum, o.WeightDecay, o.GradientClip, o.AuxiliaryWeight, o.DropPath).Should().Be((0.025, 0.9, 3e-4, 5.0, 0.4, 0.2));
+        o.LearningRateAt(0).Should().Be(0.025);
+        o.LearningRateAt(300).Should().BeApproximately(0.0125, 1e-15); // cos(π/2) = 0
+        o.LearningRateAt(600).Should().BeApproximately(0, 1e-15);
     }
 
     [Fact]
