@@ -125,8 +125,8 @@ public sealed record Genotype(
         return g;
     }
 
-    /// <summary>Writes <see cref="ToJson"/> to <paramref name="path"/>.</summary>
-    public void Save(string path) => File.WriteAllText(path, ToJson());
+    /// <summary>Writes <see cref="ToJson"/> to <paramref name="path"/> atomically (a reader never sees half a file).</summary>
+    public void Save(string path) => MobileNeXt.Interop.AtomicFile.Write(path, stream => stream.Write(System.Text.Encoding.UTF8.GetBytes(ToJson())));
 
     /// <summary>Reads a genotype file written by <see cref="Save"/>.</summary>
     public static Genotype Load(string path) => FromJson(File.ReadAllText(path));
