@@ -6,16 +6,19 @@ namespace MobileNeXt.Search.Network;
 
 /// <summary>
 /// softmax(α) of a search network as a PNG: two heat maps side by side (normal and reduction cell), one row per edge
-/// (labelled <c>node←input</c>), one column per operation, each cell shaded white (0) to dark blue (1) and printed with
+/// (labelled <c>node from input</c>, inputs k-2, k-1 or an earlier node), one column per operation, each cell shaded white (0) to dark blue (1) and printed with
 /// its weight to two decimals; the operation a derived genotype keeps on an edge is its row's largest non-<c>none</c> cell.
 /// </summary>
 public static class AlphaPlot
 {
-    private const int CellWidth = 64, CellHeight = 22, RowLabelWidth = 60, HeaderHeight = 110, Gap = 40, Margin = 12;
+    private const int CellWidth = 64, CellHeight = 22, RowLabelWidth = 84, HeaderHeight = 110, Gap = 40, Margin = 12;
+
+    // room on the right for the last column's slanted operation name
+    private const int SlantRoom = 60;
 
     /// <summary>The picture's size for a network with <paramref name="edges"/> edges per cell and <paramref name="operations"/> operations.</summary>
     public static (int Width, int Height) Size(int edges, int operations) =>
-        (2 * (RowLabelWidth + operations * CellWidth) + Gap + 2 * Margin, HeaderHeight + edges * CellHeight + 2 * Margin);
+        (2 * (RowLabelWidth + operations * CellWidth) + Gap + 2 * Margin + SlantRoom, HeaderHeight + edges * CellHeight + 2 * Margin);
 
     /// <summary>Where the weight of (<paramref name="edge"/>, <paramref name="operation"/>) is drawn: panel 0 normal, 1 reduction.</summary>
     public static SKRect Cell(int panel, int edge, int operation, int operations)
@@ -62,7 +65,7 @@ public static class AlphaPlot
         var labels = new List<string>(edges);
         for (int node = 0; node < steps; node++)
             for (int input = 0; input < 2 + node; input++)
-                labels.Add($"{node}←{(input switch { 0 => "k-2", 1 => "k-1", _ => (input - 2).ToString() })}");
+                labels.Add($"{node} from {(input switch { 0 => "k-2", 1 => "k-1", _ => (input - 2).ToString() })}");
 
         for (int panel = 0; panel < 2; panel++)
         {
