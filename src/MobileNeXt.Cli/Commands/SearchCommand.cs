@@ -34,11 +34,12 @@ internal static class SearchCommand
         var limit = new Option<int?>("--limit") { Description = "Search on only the first n training images (a budget for small machines).", HelpName = "n" };
         var steps = new Option<int?>("--steps-per-epoch") { Description = "Stop each epoch after this many steps.", HelpName = "n" };
         var seed = new Option<int?>("--seed") { Description = "Seed of the initial weights, the shuffles and the augmentation (DARTS: 2).", HelpName = "n" };
+        var logEvery = new Option<int>("--log-every") { Description = "Print the running loss every n steps (0: only per epoch); a DARTS step takes minutes on a small CPU.", DefaultValueFactory = _ => 10, HelpName = "n" };
         var threads = new Option<int?>("--threads") { Description = "libtorch threads.", HelpName = "n" };
         var output = new Option<string>("--out", "-o") { Description = "Folder for search.pth and the genotypes and plots (run again to resume).", DefaultValueFactory = _ => Path.Combine("runs", "search"), HelpName = "dir" };
         var command = new Command("search", "Search a cell with DARTS over DARTS's operators, plus the sandglass or the inverted residual block (Table 9); resumable, with a genotype and plots per epoch.")
         {
-            space, data, order, epochs, batch, channels, layers, limit, steps, seed, threads, output,
+            space, data, order, epochs, batch, channels, layers, limit, steps, seed, logEvery, threads, output,
         };
         command.SetAction(result =>
         {
@@ -61,6 +62,8 @@ internal static class SearchCommand
                 torch.set_num_threads(t);
             }
             options.Validate();
+            int every = result.GetValue(logEvery);
+            if (every < 0) throw new ArgumentException($"--log-every must be 0 (per epoch only) or more; got {every}.");
 
             string outDir = Path.GetFullPath(result.GetValue(output)!);
             string checkpoint = Path.Combine(outDir, "search.pth");
@@ -102,14 +105,19 @@ internal static class SearchCommand
                     SearchData.RandomBatch(archHalf, augmentation, options.BatchSize, options.Seed + 1),
                     new SyncProgress<SearchEpoch>(epoch =>
                     {
-                        // the checkpoint first: the files below are re-drawn from it if the run stops in between
+                        // the checkpoint first: a stop while the pictures are drawn loses pictures, never an epoch
                         search.SaveCheckpoint(checkpoint);
                         WriteEpoch(outDir, net, epoch, search.History);
                         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                             $"epoch {epoch.Epoch + 1}/{options.Epochs}  lr {epoch.LearningRate:0.00000}  loss {epoch.TrainLoss:0.0000}  train acc {100 * epoch.TrainAccuracy:0.00}%  steps {epoch.Steps}"));
                         Console.WriteLine($"  {epoch.Genotype}");
                     }),
-                    cancellationToken: cancel.Token);
+                    every == 0 ? null : new SyncProgress<SearchStep>(step =>
+                    {
+                        if ((step.Step + 1) % every == 0)
+                            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  step {step.Step + 1}  loss {step.Loss:0.0000}  epoch mean {step.RunningLoss:0.0000}"));
+                    }),
+                    cancel.Token);
             }
             catch (OperationCanceledException) when (cancel.IsCancellationRequested)
             {

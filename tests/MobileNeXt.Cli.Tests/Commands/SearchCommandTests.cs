@@ -7,7 +7,7 @@ namespace MobileNeXt.Cli.Tests.Commands;
 public class SearchCommandTests
 {
     // 4 channels, 3 cells, 2 steps of batch 8 per epoch on 32 synthetic images: a few seconds per epoch on two cores
-    private static readonly string[] Tiny = ["--data", "synthetic", "--limit", "32", "--batch-size", "8", "--channels", "4", "--layers", "3", "--steps-per-epoch", "2", "--threads", "1"];
+    private static readonly string[] Tiny = ["--data", "synthetic", "--limit", "32", "--batch-size", "8", "--channels", "4", "--layers", "3", "--steps-per-epoch", "2", "--threads", "1", "--log-every", "1"];
 
     private static readonly string[] Sandglass = ["sep_conv_3x3", "sep_conv_5x5", "dil_conv_3x3", "dil_conv_5x5", "max_pool_3x3", "avg_pool_3x3", "skip_connect", "sandglass_3x3"];
 
@@ -19,6 +19,7 @@ public class SearchCommandTests
         var first = Cli.Run(["search", "--space", "darts+sandglass", "--epochs", "2", .. Tiny, "--out", output]).ShouldSucceed();
         first.Lines.Where(l => l.StartsWith("epoch ")).Select(l => l.Split("  ")[0]).Should().Equal("epoch 1/2", "epoch 2/2");
         first.Lines.Should().Contain(l => l.StartsWith("epoch 1/2  lr 0.02500  loss "), "DARTS's initial learning rate");
+        first.Lines.Where(l => l.StartsWith("step ")).Select(l => l.Split("  ")[0]).Should().Equal("step 1", "step 2", "step 1", "step 2");
         first.Lines[^1].Should().Be($"Finished 2 epochs. Genotype: {Path.Combine(output, "genotype.json")}");
         foreach (string dir in new[] { Path.Combine(output, "epoch-001"), Path.Combine(output, "epoch-002"), output })
         {
