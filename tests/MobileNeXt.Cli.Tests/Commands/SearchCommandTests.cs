@@ -70,6 +70,35 @@ public class SearchCommandTests
     }
 
     [Fact]
+    public void Should_exit_130_on_ctrl_c_keeping_the_finished_epochs_to_resume()
+    {
+        using var folder = new TempFolder();
+        string output = folder.Combine("search");
+        string[] arguments = ["search", "--space", "darts", "--epochs", "50", .. Tiny, "--out", output];
+        using var process = Cli.Start(arguments);
+        var stderr = process.StandardError.ReadToEndAsync();
+        var seen = new System.Text.StringBuilder();
+        // interrupt once an epoch has finished, as a user watching it would
+        while (process.StandardOutput.ReadLine() is { } line)
+        {
+            seen.AppendLine(line);
+            if (line.StartsWith("epoch 1/50")) break;
+        }
+        Cli.Interrupt(process);
+        var stdout = Task.Run(() => seen + process.StandardOutput.ReadToEnd());
+        var result = Cli.Finish(process, arguments, stdout, stderr);
+
+        result.ExitCode.Should().Be(130, $"128 + SIGINT; it printed:\n{result.Stdout}\n{result.Stderr}");
+        result.Stderr.Should().BeEmpty();
+        int done = result.Lines.Count(l => l.StartsWith("epoch "));
+        done.Should().BeInRange(1, 49);
+        result.Lines[^1].Should().Be($"Interrupted in epoch {done + 1}; '{Path.Combine(output, "search.pth")}' holds {done} epochs. Run the same command to continue.");
+        File.Exists(Path.Combine(output, $"epoch-{done:000}", "genotype.json")).Should().BeTrue();
+        Cli.Run(["search", "--space", "darts", "--epochs", $"{done + 1}", .. Tiny, "--out", output]).ShouldSucceed()
+            .Lines[0].Should().Be($"Resuming '{Path.Combine(output, "search.pth")}' after epoch {done}/{done + 1}.");
+    }
+
+    [Fact]
     public void Should_exit_1_naming_the_bad_space_source_order_or_genotype()
     {
         using var folder = new TempFolder();
