@@ -75,18 +75,8 @@ public class SearchCommandTests
         using var folder = new TempFolder();
         string output = folder.Combine("search");
         string[] arguments = ["search", "--space", "darts", "--epochs", "50", .. Tiny, "--out", output];
-        using var process = Cli.Start(arguments);
-        var stderr = process.StandardError.ReadToEndAsync();
-        var seen = new System.Text.StringBuilder();
-        // interrupt once an epoch has finished, as a user watching it would
-        while (process.StandardOutput.ReadLine() is { } line)
-        {
-            seen.AppendLine(line);
-            if (line.StartsWith("epoch 1/50")) break;
-        }
-        Cli.Interrupt(process);
-        var stdout = Task.Run(() => seen + process.StandardOutput.ReadToEnd());
-        var result = Cli.Finish(process, arguments, stdout, stderr);
+        // interrupt once an epoch has finished
+        var result = Cli.InterruptWhen(arguments, line => line.StartsWith("epoch 1/50"));
 
         result.ExitCode.Should().Be(130, $"128 + SIGINT; it printed:\n{result.Stdout}\n{result.Stderr}");
         result.Stderr.Should().BeEmpty();
