@@ -61,6 +61,9 @@ public static class SearchCheckpoint
             string space = (string)root["space"]!, mine = search.Network.Options.Space.Name;
             if (space != mine)
                 throw new InvalidDataException($"'{path}' is a search of space '{space}'; it cannot resume a search of '{mine}'. Resume with the space '{space}', or start a new search in another folder.");
+            int order = Convert.ToInt32(root["order"], CultureInfo.InvariantCulture), myOrder = (int)search.Options.Order;
+            if (order != myOrder)
+                throw new InvalidDataException($"'{path}' is an order-{order} search; it cannot resume as order {myOrder} (a switch mid-search is neither DARTS's first- nor its second-order method). Resume with order {order} (mobilenext search --order {order}).");
             if (root["state_dict"] is not IDictionary state) throw new InvalidDataException($"'{path}' has no state_dict.");
             using (no_grad())
                 foreach (var (name, target) in search.Network.state_dict())

@@ -142,7 +142,7 @@ public class DartsSearchTests
     }
 
     [Fact]
-    public void Should_refuse_to_resume_a_search_of_another_space()
+    public void Should_refuse_to_resume_a_search_of_another_space_or_order_or_a_file_that_is_no_checkpoint()
     {
         string dir = Directory.CreateTempSubdirectory("search-space").FullName;
         try
@@ -158,6 +158,11 @@ public class DartsSearchTests
             using var otherSearch = new DartsSearch(otherNet, other);
             var act = () => otherSearch.RestoreCheckpoint(path);
             act.Should().Throw<InvalidDataException>().WithMessage("*search of space 'darts'; it cannot resume a search of 'darts+sandglass'*");
+
+            using var secondNet = new SearchNetwork(options.Network);
+            using var second = new DartsSearch(secondNet, options with { Order = SearchOrder.Second });
+            var switchOrder = () => second.RestoreCheckpoint(path);
+            switchOrder.Should().Throw<InvalidDataException>().WithMessage("*is an order-1 search; it cannot resume as order 2*--order 1).");
 
             string garbage = Path.Combine(dir, "garbage.pth");
             File.WriteAllText(garbage, "not a checkpoint");
