@@ -25,6 +25,8 @@ var root = new RootCommand("List, summarise and profile MobileNeXt models, and c
     QuantizeCommand.Create(),
     DetectCommand.Create(),
     CompareCommand.Create(),
+    SearchCommand.Create(),
+    SearchTrainCommand.Create(),
 };
 
 var parsed = root.Parse(args);

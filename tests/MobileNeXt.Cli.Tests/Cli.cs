@@ -97,6 +97,25 @@ internal static class Cli
         return new CliResult("mobilenext " + string.Join(' ', arguments), process.ExitCode, stdout.Result, stderr.Result);
     }
 
+    /// <summary>
+    /// Runs <c>mobilenext <paramref name="arguments"/></c>, sends SIGINT as soon as it prints a line that satisfies
+    /// <paramref name="when"/> (as a user watching it would press Ctrl+C), and collects the whole run.
+    /// </summary>
+    public static CliResult InterruptWhen(string[] arguments, Func<string, bool> when)
+    {
+        using var process = Start(arguments);
+        var stderr = process.StandardError.ReadToEndAsync();
+        var seen = new System.Text.StringBuilder();
+        while (process.StandardOutput.ReadLine() is { } line)
+        {
+            seen.AppendLine(line);
+            if (when(line)) break;
+        }
+        Interrupt(process);
+        var stdout = process.StandardOutput.ReadToEndAsync().ContinueWith(t => seen + t.Result);
+        return Finish(process, arguments, stdout, stderr);
+    }
+
     /// <summary>Sends SIGINT, what Ctrl+C in a terminal sends.</summary>
     public static void Interrupt(Process process)
     {

@@ -33,6 +33,18 @@ public sealed record Genotype(
         DefaultIgnoreCondition = JsonIgnoreCondition.Never,
     };
 
+    /// <summary>
+    /// DARTS's published second-order CIFAR-10 cell, <c>DARTS_V2</c> (quark0/darts <c>cnn/genotypes.py</c>; Liu et al.
+    /// 2018 Fig. 4–5): the reference cell of the evaluation network's tests and of <c>train --genotype</c> examples.
+    /// </summary>
+    public static Genotype DartsV2 { get; } = new(
+        [new(Primitives.SepConv3x3, 0), new(Primitives.SepConv3x3, 1), new(Primitives.SepConv3x3, 0), new(Primitives.SepConv3x3, 1),
+         new(Primitives.SepConv3x3, 1), new(Primitives.SkipConnect, 0), new(Primitives.SkipConnect, 0), new(Primitives.DilConv3x3, 2)],
+        [2, 3, 4, 5],
+        [new(Primitives.MaxPool3x3, 0), new(Primitives.MaxPool3x3, 1), new(Primitives.SkipConnect, 2), new(Primitives.MaxPool3x3, 1),
+         new(Primitives.MaxPool3x3, 0), new(Primitives.SkipConnect, 2), new(Primitives.SkipConnect, 2), new(Primitives.MaxPool3x3, 1)],
+        [2, 3, 4, 5]);
+
     /// <summary>Derives the genotype from a search network's current α (softmax over operations, then <see cref="Derive(float[,], float[,], SearchSpace, int, int)"/>).</summary>
     public static Genotype Derive(SearchNetwork network)
     {
@@ -113,8 +125,8 @@ public sealed record Genotype(
         return g;
     }
 
-    /// <summary>Writes <see cref="ToJson"/> to <paramref name="path"/>.</summary>
-    public void Save(string path) => File.WriteAllText(path, ToJson());
+    /// <summary>Writes <see cref="ToJson"/> to <paramref name="path"/> atomically (a reader never sees half a file).</summary>
+    public void Save(string path) => MobileNeXt.Interop.AtomicFile.Write(path, stream => stream.Write(System.Text.Encoding.UTF8.GetBytes(ToJson())));
 
     /// <summary>Reads a genotype file written by <see cref="Save"/>.</summary>
     public static Genotype Load(string path) => FromJson(File.ReadAllText(path));

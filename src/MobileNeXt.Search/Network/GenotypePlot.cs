@@ -40,7 +40,7 @@ public static class GenotypePlot
     /// <summary>Draws one cell of <paramref name="genotype"/> to a PNG file.</summary>
     /// <param name="genotype">The derived architecture.</param>
     /// <param name="reduction">The reduction cell (otherwise the normal one).</param>
-    /// <param name="path">Where to write the PNG.</param>
+    /// <param name="path">Where to write the PNG (atomically).</param>
     /// <exception cref="ArgumentException">The cell does not have two edges per node, or an edge reads a later state.</exception>
     public static void Save(Genotype genotype, bool reduction, string path)
     {
@@ -86,7 +86,6 @@ public static class GenotypePlot
 
         using var image = surface.Snapshot();
         using var png = image.Encode(SKEncodedImageFormat.Png, 100);
-        using var file = File.Create(path);
-        png.SaveTo(file);
+        MobileNeXt.Interop.AtomicFile.Write(path, stream => png.SaveTo(stream));
     }
 }

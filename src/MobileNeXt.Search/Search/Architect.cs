@@ -15,7 +15,7 @@ public sealed class Architect : IDisposable
     private readonly SearchNetwork _network;
     private readonly MomentumSgd _weights;
     private readonly IReadOnlyList<Parameter> _alphas;
-    private readonly optim.Optimizer _adam;
+    private readonly ArchitectureAdam _adam;
 
     /// <summary>An architect for <paramref name="network"/> whose weights <paramref name="weightOptimizer"/> trains.</summary>
     /// <param name="network">The search network.</param>
@@ -29,7 +29,7 @@ public sealed class Architect : IDisposable
         _network = network ?? throw new ArgumentNullException(nameof(network));
         _weights = weightOptimizer ?? throw new ArgumentNullException(nameof(weightOptimizer));
         _alphas = network.ArchitectureParameters();
-        _adam = optim.Adam(_alphas, lr: learningRate, beta1: beta1, beta2: beta2, weight_decay: weightDecay);
+        _adam = new ArchitectureAdam(_alphas, learningRate, beta1, beta2, weightDecay);
     }
 
     /// <summary>
@@ -54,14 +54,14 @@ public sealed class Architect : IDisposable
         var gradient = order == SearchOrder.Second
             ? UnrolledGradient(trainImages, trainLabels, validImages, validLabels, eta)
             : Gradients(validImages, validLabels, _alphas);
-        _adam.zero_grad();
+        _adam.ZeroGrad();
         using (no_grad())
             for (int i = 0; i < _alphas.Count; i++)
             {
                 if (_alphas[i].grad is null) _alphas[i].grad = zeros_like(_alphas[i]).DetachFromDisposeScope();
                 _alphas[i].grad!.copy_(gradient[i]);
             }
-        _adam.step();
+        _adam.Step();
     }
 
     /// <summary>
@@ -117,6 +117,9 @@ public sealed class Architect : IDisposable
         var grads = autograd.grad([loss], of.ToList(), allow_unused: true);
         return grads.Select((g, i) => g is null || g.IsInvalid ? zeros_like(of[i]) : g).ToList();
     }
+
+    /// <summary>α's optimiser (its state goes into a search checkpoint).</summary>
+    public ArchitectureAdam Optimizer => _adam;
 
     /// <inheritdoc />
     public void Dispose() => _adam.Dispose();

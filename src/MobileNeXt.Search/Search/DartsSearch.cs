@@ -31,30 +31,45 @@ public sealed class DartsSearch : IDisposable
     /// <summary>The hyper-parameters.</summary>
     public DartsSearchOptions Options { get; }
 
+    /// <summary>Epochs completed (by this object or the checkpoint it was restored from); <see cref="Run"/> continues from here.</summary>
+    public int EpochsDone { get; private set; }
+
+    /// <summary>What every completed epoch did, in order (restored with a checkpoint).</summary>
+    public IReadOnlyList<SearchEpoch> History => _history;
+
+    private readonly List<SearchEpoch> _history = [];
+
     /// <summary>
-    /// Runs every epoch. <paramref name="train"/> and <paramref name="valid"/> give the batches of the two halves for an
-    /// epoch number; the validation half is read alongside (its next batch at each step, restarting with the next number
-    /// when it runs out), as DARTS draws one batch of its shuffled validation queue per step.
+    /// Runs the epochs from <see cref="EpochsDone"/> to <see cref="DartsSearchOptions.Epochs"/>. <paramref name="train"/>
+    /// gives the weights' half's batches of an epoch; <paramref name="valid"/> gives the architecture step's batch for
+    /// (epoch, step): DARTS draws a fresh random batch of the other half at every step (<see cref="SearchData.RandomBatch"/>).
+    /// <paramref name="progress"/> hears of each finished epoch synchronously (a checkpoint written then resumes exactly);
+    /// <paramref name="steps"/> of each step.
     /// </summary>
     public IReadOnlyList<SearchEpoch> Run(
         Func<int, IEnumerable<(Tensor Images, Tensor Labels)>> train,
-        Func<int, IEnumerable<(Tensor Images, Tensor Labels)>> valid,
-        IProgress<SearchEpoch>? progress = null)
+        Func<int, int, (Tensor Images, Tensor Labels)> valid,
+        IProgress<SearchEpoch>? progress = null,
+        IProgress<SearchStep>? steps = null,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(train);
         ArgumentNullException.ThrowIfNull(valid);
         var epochs = new List<SearchEpoch>();
-        using var validBatches = new CyclingBatches(valid);
-        for (int epoch = 0; epoch < Options.Epochs; epoch++)
+        while (EpochsDone < Options.Epochs)
         {
-            var result = RunEpoch(epoch, train(epoch), validBatches);
+            cancellationToken.ThrowIfCancellationRequested();
+            var result = RunEpoch(EpochsDone, train(EpochsDone), valid, steps, cancellationToken);
             epochs.Add(result);
+            _history.Add(result);
+            EpochsDone++;
             progress?.Report(result);
         }
         return epochs;
     }
 
-    private SearchEpoch RunEpoch(int epoch, IEnumerable<(Tensor Images, Tensor Labels)> train, CyclingBatches valid)
+    private SearchEpoch RunEpoch(int epoch, IEnumerable<(Tensor Images, Tensor Labels)> train, Func<int, int, (Tensor Images, Tensor Labels)> valid,
+        IProgress<SearchStep>? report, CancellationToken cancellationToken)
     {
         Network.train();
         double lr = Options.LearningRateAt(epoch), lossSum = 0;
@@ -64,8 +79,9 @@ public sealed class DartsSearch : IDisposable
         foreach (var (trainImages, trainLabels) in train)
         {
             if (steps == Options.MaxStepsPerEpoch) break;
-            var (validImages, validLabels) = valid.Next();
+            cancellationToken.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
+            var (validImages, validLabels) = valid(epoch, steps);
             var xt = trainImages.to(device);
             var yt = trainLabels.to(device);
             _architect.Step(xt, yt, validImages.to(device), validLabels.to(device), lr, Options.Order);
@@ -76,13 +92,31 @@ public sealed class DartsSearch : IDisposable
             nn.utils.clip_grad_norm_(_sgd.Parameters, Options.GradientClip);
             _sgd.Step(lr);
             long n = yt.shape[0];
-            lossSum += loss.item<float>() * n;
+            double stepLoss = loss.item<float>();
+            lossSum += stepLoss * n;
             correct += logits.argmax(1).eq(yt).sum().item<long>();
             seen += n;
+            report?.Report(new SearchStep(epoch, steps, stepLoss, lossSum / seen));
             steps++;
         }
         if (steps == 0) throw new InvalidOperationException($"Epoch {epoch} had no training batch; the weights' half of the data is empty.");
         return new SearchEpoch(epoch, lr, steps, lossSum / seen, (double)correct / seen, Genotype.Derive(Network));
+    }
+
+    /// <summary>
+    /// Writes everything a resumed search needs — the network's state (weights, BatchNorm statistics, α), both
+    /// optimisers' state, the epochs done and their history, the space's name — to <paramref name="path"/> atomically.
+    /// </summary>
+    public void SaveCheckpoint(string path) => SearchCheckpoint.Write(path, this, _sgd, _architect.Optimizer);
+
+    /// <summary>Continues from a checkpoint written by <see cref="SaveCheckpoint"/> of a search of the same space and network.</summary>
+    /// <exception cref="InvalidDataException">The file is not a search checkpoint, or of another space or network shape.</exception>
+    public void RestoreCheckpoint(string path)
+    {
+        var restored = SearchCheckpoint.Restore(path, this, _sgd, _architect.Optimizer);
+        EpochsDone = restored.Count;
+        _history.Clear();
+        _history.AddRange(restored);
     }
 
     /// <inheritdoc />
@@ -90,26 +124,5 @@ public sealed class DartsSearch : IDisposable
     {
         _architect.Dispose();
         _sgd.Dispose();
-    }
-
-    /// <summary>The validation half's batches, epoch after epoch, one at a time.</summary>
-    private sealed class CyclingBatches(Func<int, IEnumerable<(Tensor Images, Tensor Labels)>> source) : IDisposable
-    {
-        private IEnumerator<(Tensor Images, Tensor Labels)>? _current;
-        private int _pass;
-
-        public (Tensor Images, Tensor Labels) Next()
-        {
-            for (int attempt = 0; attempt < 2; attempt++)
-            {
-                _current ??= source(_pass++).GetEnumerator();
-                if (_current.MoveNext()) return _current.Current;
-                _current.Dispose();
-                _current = null;
-            }
-            throw new InvalidOperationException("The validation half gave no batch; it needs at least one sample.");
-        }
-
-        public void Dispose() => _current?.Dispose();
     }
 }

@@ -62,6 +62,19 @@ public sealed class MomentumSgd : IDisposable
         }
     }
 
+    /// <summary>Restores saved momentum buffers (copied; null for a parameter not stepped yet).</summary>
+    /// <exception cref="ArgumentException">Not one buffer per parameter.</exception>
+    public void Restore(IReadOnlyList<Tensor?> buffers)
+    {
+        if (buffers.Count != _parameters.Count)
+            throw new ArgumentException($"Momentum buffers for {buffers.Count} parameters cannot restore an optimiser of {_parameters.Count}.");
+        for (int i = 0; i < _parameters.Count; i++)
+        {
+            _buffers[i]?.Dispose();
+            _buffers[i] = buffers[i]?.to(_parameters[i].device).clone().DetachFromDisposeScope();
+        }
+    }
+
     /// <inheritdoc />
     public void Dispose()
     {

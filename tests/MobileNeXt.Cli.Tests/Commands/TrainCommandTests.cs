@@ -35,17 +35,8 @@ public class TrainCommandTests(TrainedRun run)
     {
         string output = run.Scratch("interrupted");
         string[] arguments = ["train", "-d", "synthetic", "-m", TrainedRun.Model, "--input-size", "32", "--epochs", "4", "-b", "128", "-o", output];
-        using var process = Cli.Start(arguments);
-        var stderr = process.StandardError.ReadToEndAsync();
-        var seen = new System.Text.StringBuilder();
         // Interrupt once training has made steps (the first progress line), as a user watching it would.
-        while (process.StandardOutput.ReadLine() is { } line)
-        {
-            seen.AppendLine(line);
-            if (line.StartsWith("epoch 1/4  step")) break;
-        }
-        Cli.Interrupt(process);
-        var result = Cli.Finish(process, arguments, ReadRest(process, seen), stderr);
+        var result = Cli.InterruptWhen(arguments, line => line.StartsWith("epoch 1/4  step"));
 
         result.ExitCode.Should().Be(130, $"128 + SIGINT, the shell's code for Ctrl+C; it printed:\n{result.Stdout}\n{result.Stderr}");
         result.Stderr.Should().BeEmpty();
@@ -103,7 +94,4 @@ public class TrainCommandTests(TrainedRun run)
         Cli.Run("train", "-d", "synthetic", "--epochs", "many")
             .ShouldFailWith(2, "Cannot parse argument 'many' for option '--epochs' as expected type 'System.Int32'. Run 'mobilenext train --help' for usage.");
     }
-
-    private static Task<string> ReadRest(System.Diagnostics.Process process, System.Text.StringBuilder seen) =>
-        process.StandardOutput.ReadToEndAsync().ContinueWith(t => seen + t.Result);
 }

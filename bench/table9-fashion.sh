@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Table 9 at small scale on Fashion-MNIST (centred on 32², DARTS's augmentation): a first-order DARTS search in each of
+# the three spaces (DARTS's operators; plus the sandglass block; plus the inverted residual block), then each derived
+# cell trained with DARTS's evaluation recipe (SGD 0.025 cosine, momentum 0.9, wd 3e-4, auxiliary 0.4, drop-path 0.2,
+# cutout 16, clip 5) and tested.
+#
+#   bash bench/table9-fashion.sh [output folder]
+#
+# Budget (a 2-core CPU; DARTS itself: 50 search epochs of 8 cells × 16 channels at batch 64 on 25k+25k CIFAR images,
+# then 600 epochs of 20 cells × 36 channels):
+#   search: 8 cells → 5, 16 channels → 8, batch 16, the first 640 training images (320 per half, 20 steps per
+#           epoch), 5 epochs = 100 steps. One such step took ~110 s on 2 cores busy with another training run
+#           (load ~5), so ~3 h per space, ~9 h for the three.
+#   train:  8 cells × 16 channels (DartsEvalOptions.FashionMnistSmall's size), batch 96, the first 5,000 training
+#           images, 10 epochs (520 steps), tested on the first 2,000 test images. One step took ~13 s on the same
+#           busy machine, so ~2 h per cell, ~6 h for the three.
+#   About 15 h in all on that machine; less on idle cores. With so few steps α moves little from uniform (its Adam
+#   lr is DARTS's 3e-4), so the three genotypes compare the spaces only weakly: read the α heat maps
+#   (search-<space>/alphas.png) next to the accuracies.
+#
+# Resumable: run it again after Ctrl+C. A search continues from its search.pth; a cell whose training finished
+# (weights.pth present) is not trained again; an interrupted training starts that cell over.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${1:-runs/table9-fashion}
+mkdir -p "$out"
+dotnet build -c Release src/MobileNeXt.Cli >/dev/null
+mnx() { dotnet src/MobileNeXt.Cli/bin/Release/net10.0/mobilenext.dll "$@"; }
+
+for space in darts darts+sandglass darts+ir; do
+  mnx search --space "$space" --data fashion-mnist --order 1 --epochs 5 --limit 640 --batch-size 16 \
+    --channels 8 --layers 5 --threads 2 --out "$out/search-$space"
+done
+
+for space in darts darts+sandglass darts+ir; do
+  if [ -f "$out/train-$space/weights.pth" ]; then echo "$space: trained already ($out/train-$space/result.json)"; continue; fi
+  mnx search-train --genotype "$out/search-$space/genotype.json" --data fashion-mnist --epochs 10 --limit 5000 \
+    --test-limit 2000 --batch-size 96 --channels 16 --layers 8 --threads 2 --out "$out/train-$space"
+done
+
+echo "space             parameters  test top-1"
+for space in darts darts+sandglass darts+ir; do
+  python3 - "$space" "$out/train-$space/result.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[2]))
+print(f"{sys.argv[1]:<17} {r['parameters']:>10,}  {100 * r['test_accuracy']:.2f}%")
+PY
+done
