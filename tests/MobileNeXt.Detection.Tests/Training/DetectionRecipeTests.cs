@@ -57,6 +57,8 @@ public class DetectionRecipeTests
     public void Should_validate_the_scenes_preset_and_say_what_is_wrong_with_a_bad_milestone_list()
     {
         RecipePresets.DetectionScenes.Validate();
+        (RecipePresets.DetectionScenes with { DetectionMaxZoomOut = 0.5 }).Invoking(o => o.Validate())
+            .Should().Throw<ArgumentOutOfRangeException>().WithMessage("*DetectionMaxZoomOut must be at least 1*");
         (RecipePresets.Detection with { Milestones = [50_000, 40_000] }).Invoking(o => o.Validate())
             .Should().Throw<ArgumentOutOfRangeException>().WithMessage("*Milestones must be positive iterations in ascending order*");
         (RecipePresets.Detection with { WarmupEpochs = 1 }).Invoking(o => o.Validate())
