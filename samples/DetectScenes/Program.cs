@@ -4,7 +4,7 @@
 //   sudo apt-get install dataset-fashion-mnist
 //   dotnet run -c Release --project samples/DetectScenes -- [model] [epochs] [output folder] [train scenes] [validation scenes] [Fashion-MNIST folder]
 //
-// Defaults: mobilenext_050, the detection-scenes preset's 12 epochs, runs/detect-scenes-<model>, 1000 and 200 scenes of
+// Defaults: mobilenext_050, the detection-scenes preset's 30 epochs, runs/detect-scenes-<model>, 1000 and 200 scenes of
 // 160² (RecipePresets.DetectionScenes says why each value is what it is), Debian's Fashion-MNIST; the learning-rate drops stay at 2/3 and 5/6 of
 // whatever length is asked for. bench/table8-scenes.sh trains mobilenext_050 and mobilenetv2_050 the same way (through
 // 'mobilenext train --task detection --preset detection-scenes') with the same budget. Run it again with the same output folder after Ctrl+C and it
@@ -46,7 +46,7 @@ catch (Exception e) when (e is FileNotFoundException or InvalidDataException)
 }
 
 // Any length keeps the recipe's shape: drops at 2/3 and 5/6 of the run (as 40k and 50k of 60k); the preset's own
-// milestones are these for its 12 epochs of 1000 scenes.
+// milestones are these for its 30 epochs of 1000 scenes.
 long steps = (long)epochs * Math.Max(1, train / preset.BatchSize);
 var options = preset with
 {

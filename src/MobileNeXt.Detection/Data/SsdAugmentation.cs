@@ -56,13 +56,20 @@ public static class SsdAugmentation
     /// <summary>Per-channel scale of normalisation: 255 · ImageNet's standard deviation (followon-models.md §B, Input).</summary>
     public static readonly float[] Scale = [255 * 0.229f, 255 * 0.224f, 255 * 0.225f];
 
-    /// <summary>All four steps in SSD's order (distort, expand, crop, flip); objects marked difficult are dropped first.</summary>
-    public static DetectionImage Train(DetectionImage image, Random rng)
+    /// <summary>SSD's largest zoom-out: a canvas up to 4 times the image's side.</summary>
+    public const double DefaultMaxExpand = 4;
+
+    /// <summary>
+    /// All four steps in SSD's order (distort, expand, crop, flip); objects marked difficult are dropped first.
+    /// <paramref name="maxExpand"/> is the largest zoom-out canvas side relative to the image (SSD's 4; 1 turns the
+    /// zoom-out off, and then it draws nothing from <paramref name="rng"/>).
+    /// </summary>
+    public static DetectionImage Train(DetectionImage image, Random rng, double maxExpand = DefaultMaxExpand)
     {
         var kept = image.Objects.Where(o => !o.Difficult).ToArray();
         var x = new DetectionImage(image.Pixels, image.Width, image.Height, kept);
         x = PhotometricDistort(x, rng);
-        x = Expand(x, rng);
+        if (maxExpand > 1) x = Expand(x, rng, maxExpand);
         x = RandomCrop(x, rng);
         return Flip(x, rng);
     }
@@ -94,11 +101,15 @@ public static class SsdAugmentation
         return new DetectionImage(p, image.Width, image.Height, image.Objects);
     }
 
-    /// <summary>With p ½: the image placed at a random spot of a canvas 1–4 times its size filled with <see cref="Mean"/> (zoom out).</summary>
-    public static DetectionImage Expand(DetectionImage image, Random rng)
+    /// <summary>
+    /// With p ½: the image placed at a random spot of a canvas 1–<paramref name="maxRatio"/> (SSD's 4) times its size
+    /// filled with <see cref="Mean"/> (zoom out).
+    /// </summary>
+    public static DetectionImage Expand(DetectionImage image, Random rng, double maxRatio = DefaultMaxExpand)
     {
+        if (maxRatio < 1) throw new ArgumentOutOfRangeException(nameof(maxRatio), maxRatio, "The zoom-out ratio must be at least 1.");
         if (rng.Next(2) == 0) return image;
-        float ratio = Uniform(rng, 1, 4);
+        float ratio = Uniform(rng, 1, (float)maxRatio);
         int w = (int)(image.Width * ratio), h = (int)(image.Height * ratio);
         int left = (int)Uniform(rng, 0, w - image.Width), top = (int)Uniform(rng, 0, h - image.Height);
         var canvas = new float[w * h * 3];

@@ -17,6 +17,15 @@ public sealed record DetectionLoaderOptions
     /// <summary>Apply SSD's training augmentation (and drop difficult objects); off for evaluation.</summary>
     public bool Augment { get; init; } = true;
 
+    /// <summary>
+    /// Largest zoom-out of the augmentation (<see cref="SsdAugmentation.Expand"/>): the canvas side relative to the
+    /// image. Default SSD's 4; 1 for none.
+    /// </summary>
+    public double MaxZoomOut { get; init; } = SsdAugmentation.DefaultMaxExpand;
+
+    /// <summary>IoU from which a prior is a positive of a ground-truth box (<see cref="PriorMatcher.Match"/>). Default SSD's 0.5.</summary>
+    public double IouThreshold { get; init; } = 0.5;
+
     /// <summary>Shuffle the order every epoch (seeded by <see cref="Seed"/> and the epoch).</summary>
     public bool Shuffle { get; init; } = true;
 
@@ -81,6 +90,8 @@ public sealed class DetectionLoader
         this.priors = priors ?? throw new ArgumentNullException(nameof(priors));
         model = modelOptions ?? throw new ArgumentNullException(nameof(modelOptions));
         Options = options ?? new DetectionLoaderOptions();
+        if (Options.IouThreshold is <= 0 or > 1) throw new ArgumentOutOfRangeException(nameof(options), Options.IouThreshold, "IouThreshold must lie in (0, 1] (SSD's is 0.5).");
+        if (Options.MaxZoomOut < 1) throw new ArgumentOutOfRangeException(nameof(options), Options.MaxZoomOut, "MaxZoomOut must be at least 1 (1: no zoom-out).");
         if (Options.BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(options), Options.BatchSize, "BatchSize must be at least 1.");
         if (dataset.Count == 0) throw new ArgumentException("The detection dataset holds no images.", nameof(dataset));
         if (dataset.Classes.Count + 1 != model.NumClasses)
@@ -126,23 +137,37 @@ public sealed class DetectionLoader
                 samples[i] = Load(indices[i], epoch));
             int s = model.ImageSize;
             Tensor images, labels, locations;
-            using (var scope = NewDisposeScope())
+            // The matching's tensor arithmetic passes TorchSharp temporary Scalars (the 1 and alpha of "+ 1", the 2 of
+            // "/ 2", …) that a garbage collection can finalize while libtorch still reads them, on this thread too: a
+            // 1000-scene run died in PriorMatcher.Match after ~450 steps with "For integral input tensors, argument
+            // alpha must not be a floating point number", and probes with "toFloat"/"toLong" and "Unknown scalar type".
+            // No collection may run while it does (it allocates well under a megabyte of managed memory).
+            bool noGc = GC.TryStartNoGCRegion(NoGcBudget);
+            try
             {
+                using var scope = NewDisposeScope();
                 var matched = samples.Select(x => Match(x.Objects)).ToArray();
                 images = stack(samples.Select(x => tensor(x.Chw, [3, s, s])).ToArray()).MoveToOuterDisposeScope();
                 labels = stack(matched.Select(x => x.Labels).ToArray()).MoveToOuterDisposeScope();
                 locations = stack(matched.Select(x => x.Locations).ToArray()).MoveToOuterDisposeScope();
             }
+            finally
+            {
+                if (noGc && System.Runtime.GCSettings.LatencyMode == System.Runtime.GCLatencyMode.NoGCRegion) GC.EndNoGCRegion();
+            }
             yield return new DetectionBatch(images, labels, locations, indices, b);
         }
     }
+
+    /// <summary>Managed bytes the matching of a batch may allocate with garbage collection held off.</summary>
+    private const long NoGcBudget = 16L << 20;
 
     private (float[], IReadOnlyList<ObjectBox>) Load(int index, int epoch)
     {
         DetectionImage image;
         using (var bitmap = dataset.LoadImage(index)) image = DetectionImage.FromBitmap(bitmap, dataset.GetObjects(index));
         // Seeded by SeedMixer, not HashCode.Combine, which is salted per process: a run resumed in a new process would draw other crops.
-        if (Options.Augment) image = SsdAugmentation.Train(image, SeedMixer.CreateRandom(Options.Seed, epoch, index));
+        if (Options.Augment) image = SsdAugmentation.Train(image, SeedMixer.CreateRandom(Options.Seed, epoch, index), Options.MaxZoomOut);
         var (chw, objects) = SsdAugmentation.ToInput(image, model.ImageSize);
         return (chw, objects);
     }
@@ -152,6 +177,6 @@ public sealed class DetectionLoader
         var kept = objects.Where(o => !o.Difficult).ToArray();
         using var boxes = tensor(kept.SelectMany(o => new[] { o.X1, o.Y1, o.X2, o.Y2 }).ToArray(), [kept.Length, 4]);
         using var labels = tensor(kept.Select(o => (long)o.Label).ToArray(), [kept.Length]);
-        return PriorMatcher.Match(boxes, labels, priors, 0.5, model.CenterVariance, model.SizeVariance);
+        return PriorMatcher.Match(boxes, labels, priors, Options.IouThreshold, model.CenterVariance, model.SizeVariance);
     }
 }

@@ -104,7 +104,8 @@ public sealed class DetectionTask(DetectionData data) : TrainingTask
         _priors = PriorBoxes.Create(_detector);
         _loader = new DetectionLoader(_data.Train, _priors, _detector, new DetectionLoaderOptions
         {
-            BatchSize = options.BatchSize, Workers = options.Workers, Seed = options.Seed, Rank = context.Communicator.Rank, WorldSize = ranks,
+            BatchSize = options.BatchSize, Workers = options.Workers, Seed = options.Seed, MaxZoomOut = options.DetectionMaxZoomOut,
+            IouThreshold = options.DetectionIouThreshold, Rank = context.Communicator.Rank, WorldSize = ranks,
         });
     }
 

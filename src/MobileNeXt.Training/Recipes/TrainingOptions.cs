@@ -129,6 +129,15 @@ public sealed record TrainingOptions
     /// <summary>Smallest crop area of the Inception crop. Default 0.08.</summary>
     public double MinCropScale { get; init; } = 0.08;
 
+    /// <summary>
+    /// Detection only: the largest zoom-out of SSD's augmentation (its "expand": the image on a mean-colour canvas up to
+    /// this many times its side, with probability ½); 1 turns the zoom-out off. Default 4, SSD's.
+    /// </summary>
+    public double DetectionMaxZoomOut { get; init; } = 4;
+
+    /// <summary>Detection only: the IoU from which a prior is a positive of a ground-truth box. Default 0.5, SSD's.</summary>
+    public double DetectionIouThreshold { get; init; } = 0.5;
+
     /// <summary>Decay of the exponential moving average of the weights; null turns EMA off. Default null.</summary>
     public double? EmaDecay { get; init; }
 
@@ -253,6 +262,8 @@ public sealed record TrainingOptions
         Check(WarmupEpochs + CooldownEpochs < Epochs, nameof(Epochs), Epochs, ScheduleTooShort());
         Check(WarmupStartLearningRate >= 0 && MinLearningRate >= 0, nameof(MinLearningRate), MinLearningRate, "WarmupStartLearningRate and MinLearningRate must be ≥ 0");
         Check(ColorJitter >= 0 && double.IsFinite(ColorJitter), nameof(ColorJitter), ColorJitter, "ColorJitter must be ≥ 0 (0.4 in the released recipe)");
+        Check(DetectionMaxZoomOut >= 1, nameof(DetectionMaxZoomOut), DetectionMaxZoomOut, "DetectionMaxZoomOut must be at least 1 (1: no zoom-out; SSD's is 4)");
+        Check(DetectionIouThreshold > 0 && DetectionIouThreshold <= 1, nameof(DetectionIouThreshold), DetectionIouThreshold, "DetectionIouThreshold must lie in (0, 1] (SSD's is 0.5)");
         Check(MinCropScale > 0 && MinCropScale <= 1, nameof(MinCropScale), MinCropScale, "MinCropScale must lie in (0, 1] (0.08)");
         Check(DropRate >= 0 && DropRate < 1, nameof(DropRate), DropRate, "DropRate must lie in [0, 1) (0.2)");
         Check(EmaDecay is null || (EmaDecay > 0 && EmaDecay < 1), nameof(EmaDecay), EmaDecay, "EmaDecay must lie in (0, 1), e.g. 0.9999, or be off");

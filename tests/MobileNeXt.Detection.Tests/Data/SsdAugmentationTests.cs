@@ -64,6 +64,31 @@ public class SsdAugmentationTests
     }
 
     [Fact]
+    public void Should_zoom_out_at_most_the_given_ratio_and_not_at_all_at_1()
+    {
+        int expanded = 0;
+        for (int seed = 0; seed < 200; seed++)
+        {
+            var source = RedRectangle();
+            // A canvas of at most 1.5 × 120 = 180 by 1.5 × 90 = 135, the box moved with the pixels.
+            var x = SsdAugmentation.Expand(source, new Random(seed), maxRatio: 1.5);
+            x.Width.Should().BeLessThanOrEqualTo(180);
+            x.Height.Should().BeLessThanOrEqualTo(135);
+            if (x.Width != source.Width) expanded++;
+            var box = x.Objects[0];
+            RedBounds(x).Should().Be(((int)box.X1, (int)box.Y1, (int)box.X2, (int)box.Y2), $"seed {seed}");
+
+            // No zoom-out at 1: the whole chain only crops, so it never grows the image, and the box stays on its pixels.
+            var y = SsdAugmentation.Train(source, new Random(seed), maxExpand: 1);
+            y.Width.Should().BeLessThanOrEqualTo(120);
+            y.Height.Should().BeLessThanOrEqualTo(90);
+        }
+        expanded.Should().BeInRange(60, 140, "expand has p ½");
+        var act = () => SsdAugmentation.Expand(RedRectangle(), new Random(0), maxRatio: 0.5);
+        act.Should().Throw<ArgumentOutOfRangeException>().WithMessage("The zoom-out ratio must be at least 1.*");
+    }
+
+    [Fact]
     public void Should_change_colours_but_not_boxes_and_stay_in_range()
     {
         for (int seed = 0; seed < 20; seed++)

@@ -41,6 +41,26 @@ public class DetectionLoaderTests
     }
 
     [Fact]
+    public void Should_match_more_priors_at_a_lower_iou_threshold_and_refuse_bad_options()
+    {
+        using var priors = PriorBoxes.Create(Options);
+        long Positives(double threshold)
+        {
+            var loader = new DetectionLoader(Scenes.Value, priors, Options, new DetectionLoaderOptions { BatchSize = 6, Augment = false, Shuffle = false, IouThreshold = threshold });
+            using var batch = loader.ReadEpoch(0).Single();
+            using var positive = (batch.Labels > 0).sum();
+            return positive.item<long>();
+        }
+        long strict = Positives(0.5), loose = Positives(0.3);
+        strict.Should().BeGreaterThanOrEqualTo(Scenes.Value.Count, "every garment claims at least its best prior");
+        loose.Should().BeGreaterThan(strict, "a prior with IoU 0.3–0.5 becomes a positive too");
+        var bad = () => new DetectionLoader(Scenes.Value, priors, Options, new DetectionLoaderOptions { IouThreshold = 0 });
+        bad.Should().Throw<ArgumentOutOfRangeException>().WithMessage("IouThreshold must lie in (0, 1]*");
+        var zoom = () => new DetectionLoader(Scenes.Value, priors, Options, new DetectionLoaderOptions { MaxZoomOut = 0.9 });
+        zoom.Should().Throw<ArgumentOutOfRangeException>().WithMessage("MaxZoomOut must be at least 1*");
+    }
+
+    [Fact]
     public void Should_refuse_a_detector_with_another_class_count()
     {
         using var priors = PriorBoxes.Create(new SsdLiteOptions());

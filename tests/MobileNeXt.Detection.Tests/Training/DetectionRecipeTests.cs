@@ -43,20 +43,22 @@ public class DetectionRecipeTests
     public void Should_drop_the_scenes_rate_where_the_recipe_does_in_proportion()
     {
         // The recipe drops at 40k and 50k of 60k iterations: 2/3 and 5/6 of the run. The scenes preset runs
-        // 12 epochs of ⌊1000 scenes / 16⌋ = 62 steps = 744 steps, so its drops belong at 496 and 620.
+        // 30 epochs of ⌊1000 scenes / 16⌋ = 62 steps = 1860 steps, so its drops belong at 1240 and 1550.
         var preset = RecipePresets.DetectionScenes;
         var schedule = LearningRateSchedule.From(preset, stepsPerEpoch: 1000 / preset.BatchSize, preset.BatchSize);
-        schedule.TotalSteps.Should().Be(744);
-        schedule.At(495).Should().BeApproximately(0.01, 1e-12);
-        schedule.At(496).Should().BeApproximately(1e-3, 1e-12);
-        schedule.At(619).Should().BeApproximately(1e-3, 1e-12);
-        schedule.At(620).Should().BeApproximately(1e-4, 1e-12);
+        schedule.TotalSteps.Should().Be(1860);
+        schedule.At(1239).Should().BeApproximately(0.01, 1e-12);
+        schedule.At(1240).Should().BeApproximately(1e-3, 1e-12);
+        schedule.At(1549).Should().BeApproximately(1e-3, 1e-12);
+        schedule.At(1550).Should().BeApproximately(1e-4, 1e-12);
     }
 
     [Fact]
     public void Should_validate_the_scenes_preset_and_say_what_is_wrong_with_a_bad_milestone_list()
     {
         RecipePresets.DetectionScenes.Validate();
+        (RecipePresets.DetectionScenes with { DetectionMaxZoomOut = 0.5 }).Invoking(o => o.Validate())
+            .Should().Throw<ArgumentOutOfRangeException>().WithMessage("*DetectionMaxZoomOut must be at least 1*");
         (RecipePresets.Detection with { Milestones = [50_000, 40_000] }).Invoking(o => o.Validate())
             .Should().Throw<ArgumentOutOfRangeException>().WithMessage("*Milestones must be positive iterations in ascending order*");
         (RecipePresets.Detection with { WarmupEpochs = 1 }).Invoking(o => o.Validate())
