@@ -1,12 +1,9 @@
 using System.Globalization;
-using Microsoft.ML.OnnxRuntime;
-using Microsoft.ML.OnnxRuntime.Tensors;
 using MobileNeXt.Detection;
 using MobileNeXt.Detection.Export;
 using MobileNeXt.Interop;
 using TorchSharp;
 using static TorchSharp.torch;
-using Tensor = TorchSharp.torch.Tensor;
 
 namespace MobileNeXt.Bench;
 
@@ -69,13 +66,7 @@ internal static class DetectionBenchmark
     {
         string path = Path.Combine(dir, "ssdlite.onnx");
         SsdLiteOnnxExporter.Export(model, path);
-        using var options = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
-        using var session = new InferenceSession(path, options);
-        var random = new Random(1);
-        var pixels = new float[3 * 320 * 320];
-        for (int i = 0; i < pixels.Length; i++) pixels[i] = (float)(random.NextDouble() * 4 - 2); // the spread of normalised images
-        var inputs = new[] { NamedOnnxValue.CreateFromTensor(session.InputMetadata.Keys.First(), new DenseTensor<float>(pixels, [1, 3, 320, 320])) };
-        return Timing.MedianSeconds(() => { using var r = session.Run(inputs); }, iterations);
+        return InferenceBenchmark.OnnxRuntimeSeconds(path, [1, 3, 320, 320], threads, iterations);
     }
 
     /// <summary>The PyTorch peer must be the same detector: same weights, same raw heads, before anything is timed.</summary>
