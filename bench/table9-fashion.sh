@@ -7,16 +7,16 @@
 #   bash bench/table9-fashion.sh [output folder]
 #
 # Budget (a 2-core CPU; DARTS itself: 50 search epochs of 8 cells × 16 channels at batch 64 on 25k+25k CIFAR images,
-# then 600 epochs of 20 cells × 36 channels):
-#   search: 8 cells → 5, 16 channels → 8, batch 16, the first 640 training images (320 per half, 20 steps per
-#           epoch), 5 epochs = 100 steps. One such step took ~110 s on 2 cores busy with another training run
-#           (load ~5), so ~3 h per space, ~9 h for the three.
-#   train:  8 cells × 16 channels (DartsEvalOptions.FashionMnistSmall's size), batch 96, the first 5,000 training
-#           images, 10 epochs (520 steps), tested on the first 2,000 test images. One step took ~13 s on the same
-#           busy machine, so ~2 h per cell, ~6 h for the three.
-#   About 15 h in all on that machine; less on idle cores. With so few steps α moves little from uniform (its Adam
-#   lr is DARTS's 3e-4), so the three genotypes compare the spaces only weakly: read the α heat maps
-#   (search-<space>/alphas.png) next to the accuracies.
+# then 600 epochs of 20 cells × 36 channels). Step times measured on an idle 2-core machine:
+#   search: 8 cells → 5, 16 channels → 8, batch 32, the first 1,920 training images (960 per half, 30 steps per
+#           epoch), 10 epochs = 300 steps, 1 libtorch thread (so a second core stays free); DARTS's full-size
+#           search step takes ~17 s on 2 threads here, this one ~3-4 s, so ~20 min per space.
+#   train:  8 cells × 16 channels (DartsEvalOptions.FashionMnistSmall's size), batch 96, the first 10,000 training
+#           images, 10 epochs (1,050 steps, ~0.7 s each on 2 threads), tested on all 10,000 test images: ~13 min per
+#           cell.
+#   About 1 h 40 min in all. With 300 steps α moves little from uniform (its Adam lr is DARTS's 3e-4), so the
+#   three genotypes compare the spaces only weakly: read the α heat maps (search-<space>/alphas.png) next to the
+#   accuracies.
 #
 # Resumable: run it again after Ctrl+C. A search continues from its search.pth; a cell whose training finished
 # (weights.pth present) is not trained again; an interrupted training starts that cell over.
@@ -28,14 +28,14 @@ dotnet build -c Release src/MobileNeXt.Cli >/dev/null
 mnx() { dotnet src/MobileNeXt.Cli/bin/Release/net10.0/mobilenext.dll "$@"; }
 
 for space in darts darts+sandglass darts+ir; do
-  mnx search --space "$space" --data fashion-mnist --order 1 --epochs 5 --limit 640 --batch-size 16 \
-    --channels 8 --layers 5 --threads 2 --out "$out/search-$space"
+  mnx search --space "$space" --data fashion-mnist --order 1 --epochs 10 --limit 1920 --batch-size 32 \
+    --channels 8 --layers 5 --threads 1 --out "$out/search-$space"
 done
 
 for space in darts darts+sandglass darts+ir; do
   if [ -f "$out/train-$space/weights.pth" ]; then echo "$space: trained already ($out/train-$space/result.json)"; continue; fi
-  mnx search-train --genotype "$out/search-$space/genotype.json" --data fashion-mnist --epochs 10 --limit 5000 \
-    --test-limit 2000 --batch-size 96 --channels 16 --layers 8 --threads 2 --out "$out/train-$space"
+  mnx search-train --genotype "$out/search-$space/genotype.json" --data fashion-mnist --epochs 10 --limit 10000 \
+    --batch-size 96 --channels 16 --layers 8 --threads 2 --out "$out/train-$space"
 done
 
 echo "space             parameters  test top-1"
