@@ -26,7 +26,6 @@ var root = new RootCommand("List, summarise and profile MobileNeXt models, and c
     DetectCommand.Create(),
     CompareCommand.Create(),
     SearchCommand.Create(),
-    SearchTrainCommand.Create(),
 };
 
 var parsed = root.Parse(args);

@@ -1,10 +1,11 @@
 using MobileNeXt.Inference;
 using MobileNeXt.Search.Data;
+using MobileNeXt.Search.Network;
 using MobileNeXt.Training.Data;
 
 namespace MobileNeXt.Cli;
 
-/// <summary>The image sets <c>mobilenext search</c> and <c>search-train</c> read: 32² (or centred on 32²) with 10 classes.</summary>
+/// <summary>The image sets <c>mobilenext search</c> and <c>train --genotype</c> read: 32² (or centred on 32²) with 10 classes.</summary>
 internal static class SearchSources
 {
     /// <summary>The sources, for help and error messages.</summary>
@@ -31,6 +32,18 @@ internal static class SearchSources
             return (new Cifar10Dataset(dir, Cifar10Split.Train), new Cifar10Dataset(dir, Cifar10Split.Test), DartsAugmentationOptions.Cifar10Statistics);
         }
         throw new ArgumentException($"--data '{source}' is not a search source; use one of: {Names}.");
+    }
+
+    /// <summary>The genotype in <paramref name="file"/> (a 'mobilenext search' genotype.json), or DARTS's published cell for <c>DARTS_V2</c>.</summary>
+    /// <exception cref="FileNotFoundException">No such file.</exception>
+    /// <exception cref="InvalidDataException">The file is not a genotype; the message names it.</exception>
+    public static Genotype LoadGenotype(string file)
+    {
+        if (file.Equals("DARTS_V2", StringComparison.OrdinalIgnoreCase)) return Genotype.DartsV2;
+        if (!File.Exists(file))
+            throw new FileNotFoundException($"Genotype file '{Path.GetFullPath(file)}' does not exist; pass the genotype.json a 'mobilenext search' wrote, or DARTS_V2.");
+        try { return Genotype.Load(file); }
+        catch (InvalidDataException ex) { throw new InvalidDataException($"'{file}': {ex.Message}", ex); }
     }
 
     /// <summary>The first <paramref name="limit"/> images of <paramref name="images"/>, or all without a limit.</summary>

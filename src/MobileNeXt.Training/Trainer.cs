@@ -243,6 +243,7 @@ public sealed class Trainer : IDisposable
             long images = 0, lossCount = 0;
             int stepInEpoch = skip;
             Network.train();
+            _task.OnEpochStart(Network, epoch, Epochs);
             FreezeBackbone(Options.FeaturesFrozenAt(epoch));
             if (Options.FreezeFeatures && epoch == Options.UnfreezeAfterEpochs && skip == 0)
                 _progress.OnMessage($"Epoch {epoch + 1}: the features are unfrozen; the whole network trains from here on.");
@@ -437,6 +438,7 @@ public sealed class Trainer : IDisposable
         IdentityMultiplier = _task.Identity.IdentityMultiplier,
         Classes = _task.Classes,
         DataSource = _task.DataSource,
+        TaskSettings = _task.Settings,
         Epoch = completedEpochs,
         Step = step,
         StepsPerEpoch = StepsPerEpoch,

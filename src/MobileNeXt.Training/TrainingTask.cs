@@ -114,6 +114,22 @@ public abstract class TrainingTask
     /// <summary>Loads <see cref="TrainingOptions.InitialWeights"/> into a fresh model; returns the line to show.</summary>
     public abstract string LoadInitialWeights(nn.Module model, string path);
 
+    /// <summary>
+    /// What the task needs, beyond the options and the data, to build the same model again (a searched cell and the
+    /// network's size, say), as text the task reads back; stored in checkpoints (<c>task_settings</c>) so a resumed run
+    /// rebuilds the network it continues. Null (the default) when the options say it all.
+    /// </summary>
+    public virtual string? Settings => null;
+
+    /// <summary>
+    /// Called by the trainer at the start of every epoch (a resumed one too), after the model is put in training mode:
+    /// for what a recipe sets per epoch on the model (DARTS's drop-path probability). Must depend only on
+    /// <paramref name="epoch"/> and <paramref name="epochs"/>, so a resumed run sets the same. Does nothing by default.
+    /// </summary>
+    public virtual void OnEpochStart(nn.Module model, int epoch, int epochs)
+    {
+    }
+
     /// <summary>Multiply-accumulates of one sample's forward pass, for the thread budget (<see cref="Trainer.DefaultThreads(double, TrainingOptions, int, int)"/>).</summary>
     public abstract double MacsPerSample(nn.Module model);
 

@@ -1,5 +1,10 @@
 using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using MobileNeXt.Interop;
+using MobileNeXt.Search.Network;
 using MobileNeXt.Detection.Training;
+using MobileNeXt.Search.Evaluation;
 using MobileNeXt.Training;
 using MobileNeXt.Training.Checkpoints;
 using MobileNeXt.Training.Data;
@@ -18,8 +23,12 @@ internal static class TrainCommand
 {
     public static Command Create()
     {
-        var task = new Option<string>("--task") { Description = "What to learn: classification (the default) or detection (SSDLite on a mobilenext_* or mobilenetv2_* backbone). Resuming, the checkpoint's task.", HelpName = "classification|detection" };
-        task.AcceptOnlyFromAmong(ClassificationTask.TaskName, DetectionTask.TaskName);
+        var task = new Option<string>("--task") { Description = "What to learn: classification (the default), detection (SSDLite on a mobilenext_* or mobilenetv2_* backbone) or darts (a searched cell's network; implied by --genotype). Resuming, the checkpoint's task.", HelpName = "classification|detection|darts" };
+        task.AcceptOnlyFromAmong(ClassificationTask.TaskName, DetectionTask.TaskName, DartsEvalTask.TaskName);
+        var genotype = new Option<string>("--genotype", "-g") { Description = "Train the network of a searched cell (the genotype.json 'mobilenext search' wrote, or DARTS_V2 for DARTS's published cell) with DARTS's evaluation recipe (Table 9); --data is then " + SearchSources.Names + ".", HelpName = "file" };
+        var cellChannels = new Option<int>("--channels") { Description = "With --genotype: initial channels of the network (DARTS: 36).", HelpName = "n" };
+        var cellLayers = new Option<int>("--layers") { Description = "With --genotype: cells of the network (DARTS: 20).", HelpName = "n" };
+        var stepsPerEpoch = new Option<int>("--steps-per-epoch") { Description = "Stop each epoch after this many steps (a budget; each epoch still draws from the whole shuffled training set).", HelpName = "n" };
         var data = new Option<string>("--data", "-d") { Description = $"Classification: a folder with train/ and val/ (ImageNet layout), or one of: {TrainingData.Builtins}. Detection: {DetectionData.Forms}. Required unless resuming (the checkpoint names its data).", HelpName = "source" };
         var preset = new Option<string>("--preset") { Description = "Recipe: paper (Sec. 4.1, the classification default), released (the authors' code), efficient (the MobileNeXt† run: mobilenext_se_100, RMSpropTF, ×0.97 every 2.4 epochs, EMA), finetune (BiT's fine-tuning rule, with --init), detection (the released SSDLite recipe, the detection default: 60k iterations) or detection-scenes (its small-scale version for the built-in scenes).", HelpName = "name" };
         var iterations = new Option<long>("--iterations") { Description = "Run length in optimizer steps, for recipes counted in iterations (the detection preset's 60000); whole epochs are trained until it is reached.", HelpName = "n" };
@@ -47,7 +56,7 @@ internal static class TrainCommand
         var corrupt = new Option<CorruptImagePolicy>("--corrupt-images") { Description = "Skip (count and log) or Throw on unreadable image files.", DefaultValueFactory = _ => CorruptImagePolicy.Skip };
         var command = new Command("train", "Train a classifier on an image folder, Fashion-MNIST or synthetic shapes with the paper's, the released or the MobileNeXt† (efficient) recipe; or, with --task detection, SSDLite on Pascal VOC, COCO JSON or the built-in scenes.")
         {
-            task, data, preset, iterations, model, width, alpha, inputSize, epochs, warmup, cooldown, batch, lr, init, freeze, unfreeze, workers, threads, device, channelsLast, seed, ema, clip, output, resume, corrupt,
+            task, genotype, cellChannels, cellLayers, stepsPerEpoch, data, preset, iterations, model, width, alpha, inputSize, epochs, warmup, cooldown, batch, lr, init, freeze, unfreeze, workers, threads, device, channelsLast, seed, ema, clip, output, resume, corrupt,
         };
         command.SetAction(result =>
         {
@@ -66,24 +75,40 @@ internal static class TrainCommand
             TrainingOptions options;
             string? source = result.GetValue(data);
             bool Given(Option o) => result.GetResult(o) is not null;
-            string taskName = result.GetValue(task) ?? ClassificationTask.TaskName;
+            string taskName = result.GetValue(task) ?? (Given(genotype) ? DartsEvalTask.TaskName : ClassificationTask.TaskName);
+            if (Given(genotype) && taskName != DartsEvalTask.TaskName)
+                throw new ArgumentException($"--genotype trains a searched cell's network (--task {DartsEvalTask.TaskName}), not --task {taskName}; drop one of them.");
+            string? taskSettings = null;
             if (resumeFrom is not null)
             {
                 using var checkpoint = TrainingCheckpoint.Read(resumeFrom);
                 // A checkpoint of another task cannot be resumed as this one; said before its data is opened as the wrong kind.
                 if (Given(task)) checkpoint.RequireTask(taskName, resumeFrom);
                 taskName = checkpoint.Task;
+                taskSettings = checkpoint.TaskSettings;
                 options = checkpoint.Options;
                 source ??= checkpoint.DataSource ?? throw new ArgumentException(
                     $"'{resumeFrom}' does not name the data it was trained on (it was written before checkpoints stored it, or from data assembled in code); pass it with --data.");
             }
+            else if (taskName == DartsEvalTask.TaskName)
+            {
+                if (Given(preset)) throw new ArgumentException("--preset does not apply to a searched cell: --genotype trains with DARTS's evaluation recipe; change it with --epochs, --batch-size, --lr, --clip-grad.");
+                options = DartsEvalOptions.Darts.TrainingOptions();
+            }
             else options = RecipePresets.Get(result.GetValue(preset) ?? (taskName == DetectionTask.TaskName ? "detection" : "paper"));
-            bool detection = taskName == DetectionTask.TaskName;
+            bool detection = taskName == DetectionTask.TaskName, darts = taskName == DartsEvalTask.TaskName;
+            if (!darts && (Given(cellChannels) || Given(cellLayers)))
+                throw new ArgumentException("--channels and --layers size a searched cell's network; use them with --genotype.");
+            if (darts && resumeFrom is not null && (Given(genotype) || Given(cellChannels) || Given(cellLayers)))
+                throw new ArgumentException("A resumed run keeps its cell and size (the checkpoint holds them); drop --genotype, --channels and --layers, or start a new run in another --output folder.");
+            if (darts && resumeFrom is null && !Given(genotype))
+                throw new ArgumentException("--task darts trains a searched cell: say which with --genotype <genotype.json|DARTS_V2>.");
             if (!detection && resumeFrom is null && options.Preset is "detection" or "detection-scenes")
                 throw new ArgumentException($"The {options.Preset} preset trains a detector; add --task detection (or pick a classification preset).");
             if (source is null)
                 throw new ArgumentException(detection
                     ? $"Say what to detect in with --data <{DetectionData.Forms.Replace(", ", "|", StringComparison.Ordinal)}>, or continue a run with --resume <checkpoint>."
+                    : darts ? $"Say what to train the cell on with --data <{SearchSources.Names.Replace(", ", "|", StringComparison.Ordinal)}>, or continue a run with --resume <checkpoint>."
                     : $"Say what to train on with --data <folder|{TrainingData.Builtins.Replace(", ", "|", StringComparison.Ordinal)}>, or continue a run with --resume <checkpoint>.");
             if (Given(model)) options = options with { Model = result.GetValue(model)! };
             if (Given(width)) options = options with { Width = result.GetValue(width) };
@@ -106,13 +131,16 @@ internal static class TrainCommand
             if (Given(ema)) options = options with { EmaDecay = result.GetValue(ema) };
             if (Given(clip)) options = options with { ClipGradNorm = result.GetValue(clip) };
             if (Given(output)) options = options with { OutputDirectory = result.GetValue(output)! };
+            if (Given(stepsPerEpoch)) options = options with { MaxStepsPerEpoch = result.GetValue(stepsPerEpoch) };
 
             bool root = communicator.IsRoot;
             // Built-in scenes are drawn at the detector's input size, so evaluation sees them unresized.
             TrainingTask trainingTask = detection
                 ? new DetectionTask(DetectionData.Open(source, sceneSize: options.InputSize))
+                : darts ? CellTask(source, taskSettings, result.GetValue(genotype), result, cellChannels, cellLayers)
                 : new ClassificationTask(TrainingData.Open(source, new ImageFolderOptions { CorruptImages = result.GetValue(corrupt) },
                     syntheticImageSize: Math.Max(options.InputSize, 32)));
+            if (root && trainingTask is DartsEvalTask cell) DescribeCell(cell, options.OutputDirectory);
             using var cancel = new CancellationTokenSource();
             ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };
             Console.CancelKeyPress += onCancel;
@@ -142,5 +170,43 @@ internal static class TrainCommand
                 Console.CancelKeyPress -= onCancel;
             }
         }
+    }
+
+    /// <summary>
+    /// Says what network the cell gives and writes <c>network.json</c> beside the checkpoints: the genotype, the size and
+    /// the parameters DARTS reports (without the auxiliary head) and the MACs of one 32² image.
+    /// </summary>
+    private static void DescribeCell(DartsEvalTask cell, string outputDirectory)
+    {
+        using var network = new EvalNetwork(cell.NetworkOptions);
+        long parameters = network.ReportedParameterCount(), macs = network.Profile().TotalMacs;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"Training {cell.Cell.Layers} cells of {cell.Cell.Channels} channels ({parameters / 1e6:0.000} M parameters without the auxiliary head, {macs / 1e6:0.0} M MACs at 32²) on {cell.DataDescription}."));
+        Directory.CreateDirectory(outputDirectory);
+        AtomicFile.Write(Path.Combine(outputDirectory, "network.json"), stream => JsonSerializer.Serialize(stream, new
+        {
+            model = cell.Cell.ModelName,
+            genotype = JsonDocument.Parse(cell.Cell.Genotype.ToJson()).RootElement,
+            channels = cell.Cell.Channels,
+            layers = cell.Cell.Layers,
+            parameters,
+            macs,
+        }, new JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    /// <summary>The searched cell's task: from the checkpoint's settings when resuming, else from the genotype file and DARTS's recipe with --channels/--layers.</summary>
+    private static DartsEvalTask CellTask(string source, string? storedSettings, string? genotypeFile, ParseResult result, Option<int> channels, Option<int> layers)
+    {
+        DartsEvalSettings settings;
+        if (storedSettings is not null) settings = DartsEvalSettings.FromJson(storedSettings);
+        else
+        {
+            var recipe = DartsEvalOptions.Darts;
+            if (result.GetResult(channels) is not null) recipe = recipe with { Channels = result.GetValue(channels) };
+            if (result.GetResult(layers) is not null) recipe = recipe with { Layers = result.GetValue(layers) };
+            settings = DartsEvalSettings.From(SearchSources.LoadGenotype(genotypeFile!), recipe);
+        }
+        var (train, test, normalization) = SearchSources.Open(source);
+        return new DartsEvalTask(settings, train, test, normalization, source.Trim(), source.Trim());
     }
 }

@@ -22,10 +22,11 @@ public static class ModelProfiler
     }
 
     /// <summary>
-    /// Profiles any network whose layers are <c>Module&lt;Tensor, Tensor&gt;</c>s (a detector's backbone, extras and heads):
-    /// <paramref name="run"/> runs it once on the zero image it is given and disposes what it returns.
+    /// Profiles any network whose layers are <c>Module&lt;Tensor, Tensor&gt;</c>s (a detector's backbone, extras and heads;
+    /// a searched cell's network): <paramref name="run"/> runs it once on the zero image it is given and disposes what it
+    /// returns. Modules of other signatures (a cell taking two inputs) are not hooked themselves; their layers are.
     /// </summary>
-    internal static ProfileReport Profile(nn.Module model, long inChannels, int inputSize, Action<Tensor> run)
+    public static ProfileReport Profile(nn.Module model, long inChannels, int inputSize, Action<Tensor> run)
     {
         var names = new Dictionary<nn.Module, string>(ReferenceEqualityComparer.Instance);
         foreach (var (name, module) in model.named_modules()) names[module] = name;

@@ -1,3 +1,5 @@
+using MobileNeXt.Training.Recipes;
+
 namespace MobileNeXt.Search.Evaluation;
 
 /// <summary>
@@ -73,6 +75,47 @@ public sealed record DartsEvalOptions
         if (DropPath is < 0 or >= 1) throw new ArgumentException($"DropPath must be in [0, 1) (DARTS: 0.2); got {DropPath}.");
         if (CutoutLength < 0) throw new ArgumentException($"CutoutLength must not be negative (DARTS: 16); got {CutoutLength}.");
         if (CropPadding < 0) throw new ArgumentException($"CropPadding must not be negative (DARTS: 4); got {CropPadding}.");
+    }
+
+    /// <summary>The preset name <see cref="TrainingOptions()"/> records.</summary>
+    public const string PresetName = "darts";
+
+    /// <summary>
+    /// The trainer's options for this recipe (<see cref="Training.Trainer"/> with a <see cref="DartsEvalTask"/>): SGD at
+    /// <see cref="LearningRate"/> for a batch of <see cref="BatchSize"/> (scaled linearly for another batch, as every
+    /// preset here is), momentum without Nesterov, L2 decay on every parameter (<c>train.py</c> hands
+    /// <c>model.parameters()</c> to SGD), no warm-up, a cosine to 0 stepped once per epoch, gradient-norm clipping, no
+    /// label smoothing, no dropout, no EMA, 32² inputs. The network and regularisers go to the task
+    /// (<see cref="DartsEvalSettings.From"/>).
+    /// </summary>
+    public TrainingOptions TrainingOptions()
+    {
+        Validate();
+        return new()
+        {
+            Preset = PresetName,
+            Model = "darts",
+            InputSize = 32,
+            DropRate = 0,
+            Epochs = Epochs,
+            BatchSize = BatchSize,
+            ReferenceBatchSize = BatchSize,
+            LearningRate = LearningRate,
+            Optimizer = "sgd",
+            Momentum = Momentum,
+            Nesterov = false,
+            WeightDecay = WeightDecay,
+            DecayNormAndBias = true,
+            LabelSmoothing = 0,
+            WarmupEpochs = 0,
+            Schedule = "cosine",
+            MinLearningRate = 0,
+            LearningRatePerEpoch = true,
+            ClipGradNorm = GradientClip,
+            ColorJitter = 0,
+            EmaDecay = null,
+            Seed = Seed,
+        };
     }
 
     /// <summary>

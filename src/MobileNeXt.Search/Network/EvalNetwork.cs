@@ -82,6 +82,10 @@ public sealed class EvalNetwork : nn.Module<Tensor, Tensor>
     public long ReportedParameterCount() =>
         named_parameters().Where(p => !p.name.StartsWith("auxiliary_head.", StringComparison.Ordinal)).Sum(p => p.parameter.numel());
 
+    /// <summary>Parameters, MACs and element-wise operations of one <paramref name="inputSize"/>² image in evaluation mode (no auxiliary head, no drop-path).</summary>
+    public Profiling.ProfileReport Profile(int inputSize = 32) =>
+        Profiling.ModelProfiler.Profile(this, Options.InputChannels, inputSize, x => call(x).Dispose());
+
     /// <summary>The main logits.</summary>
     public override Tensor forward(Tensor x)
     {

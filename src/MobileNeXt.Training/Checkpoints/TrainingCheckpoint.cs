@@ -49,6 +49,12 @@ public sealed class TrainingCheckpoint : IDisposable
     /// </summary>
     public string? DataSource { get; init; }
 
+    /// <summary>
+    /// What the task needs beyond the options to rebuild its model (<see cref="TrainingTask.Settings"/>: a searched cell,
+    /// say), stored as <c>task_settings</c>; null for tasks whose options say it all.
+    /// </summary>
+    public string? TaskSettings { get; init; }
+
     /// <summary>Epochs completed.</summary>
     public required int Epoch { get; init; }
 
@@ -112,6 +118,7 @@ public sealed class TrainingCheckpoint : IDisposable
             ["optimizer"] = ToHashtable(MomentumBuffers),
         };
         if (DataSource is not null) root["data"] = DataSource;
+        if (TaskSettings is not null) root["task_settings"] = TaskSettings;
         // Written for other tasks only, so a classification checkpoint stays byte-for-byte what it was.
         if (Task != ClassificationTask.TaskName) root["task"] = Task;
         if (EmaState is not null) root["state_dict_ema"] = ToHashtable(EmaState);
@@ -149,6 +156,7 @@ public sealed class TrainingCheckpoint : IDisposable
                 IdentityMultiplier = Convert.ToDouble(root["identity_multiplier"], CultureInfo.InvariantCulture),
                 Classes = JsonSerializer.Deserialize<string[]>((string)root["classes"]!, Json)!,
                 DataSource = root["data"] as string,
+                TaskSettings = root["task_settings"] as string,
                 Epoch = Convert.ToInt32(root["epoch"], CultureInfo.InvariantCulture),
                 Step = Convert.ToInt64(root["step"], CultureInfo.InvariantCulture),
                 StepsPerEpoch = Convert.ToInt64(root["steps_per_epoch"], CultureInfo.InvariantCulture),

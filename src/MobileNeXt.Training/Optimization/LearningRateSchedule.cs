@@ -35,9 +35,10 @@ namespace MobileNeXt.Training.Optimization;
 /// </param>
 /// <param name="WarmupIterations">The multistep schedule's warm-up length in iterations.</param>
 /// <param name="WarmupStartFactor">The multistep schedule's warm-up factor at step 0.</param>
+/// <param name="PerEpoch">Cosine and step schedules: every step of an epoch takes the rate of the epoch's first step (<see cref="TrainingOptions.LearningRatePerEpoch"/>).</param>
 public sealed record LearningRateSchedule(double PeakLearningRate, long StepsPerEpoch, int Epochs, int WarmupEpochs,
     double WarmupStartLearningRate, double MinLearningRate, int CooldownEpochs, double? DecayEveryEpochs = null, double DecayRate = 1,
-    IReadOnlyList<long>? Milestones = null, long WarmupIterations = 0, double WarmupStartFactor = 1)
+    IReadOnlyList<long>? Milestones = null, long WarmupIterations = 0, double WarmupStartFactor = 1, bool PerEpoch = false)
 {
     /// <summary>The schedule of <paramref name="options"/> for a global batch of <paramref name="globalBatchSize"/>.</summary>
     public static LearningRateSchedule From(TrainingOptions options, long stepsPerEpoch, int globalBatchSize)
@@ -48,7 +49,8 @@ public sealed record LearningRateSchedule(double PeakLearningRate, long StepsPer
         return new(ScaledLearningRate(options.LearningRate, globalBatchSize, options.ReferenceBatchSize), stepsPerEpoch,
             options.EpochsFor(stepsPerEpoch), options.WarmupEpochs, options.WarmupStartLearningRate, options.MinLearningRate, options.CooldownEpochs,
             options.Schedule == ScheduleNames.Step ? options.DecayEpochs : null, options.DecayRate,
-            multistep ? options.Milestones : null, multistep ? options.WarmupIterations : 0, multistep ? options.WarmupStartFactor : 1);
+            multistep ? options.Milestones : null, multistep ? options.WarmupIterations : 0, multistep ? options.WarmupStartFactor : 1,
+            options.LearningRatePerEpoch);
     }
 
     /// <summary>Linear scaling (Goyal et al. 2017): <c>baseRate × globalBatch / referenceBatch</c>.</summary>
@@ -68,6 +70,7 @@ public sealed record LearningRateSchedule(double PeakLearningRate, long StepsPer
     public double At(long step)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(step);
+        if (PerEpoch && Milestones is null) step -= step % StepsPerEpoch; // the epoch's first step sets its rate
         if (Milestones is not null)
         {
             double a = step < WarmupIterations ? (double)step / WarmupIterations : 1;

@@ -117,6 +117,13 @@ public sealed record TrainingOptions
     public int EpochsFor(long stepsPerEpoch) =>
         Iterations is { } n ? (int)Math.Max(1, (n + stepsPerEpoch - 1) / Math.Max(1, stepsPerEpoch)) : Epochs;
 
+    /// <summary>
+    /// Whether the rate changes only at epoch boundaries, keeping each epoch's first-step value for the whole epoch, as
+    /// schedulers stepped once per epoch do (DARTS's <c>CosineAnnealingLR</c>, stepped per epoch in quark0/darts
+    /// <c>cnn/train.py</c>); cosine and step schedules only. Default false: the rate changes every step.
+    /// </summary>
+    public bool LearningRatePerEpoch { get; init; }
+
     /// <summary>Learning rate at the end of the cosine, kept during cool-down (cosine schedule only). Default 0.</summary>
     public double MinLearningRate { get; init; }
 
@@ -257,6 +264,8 @@ public sealed record TrainingOptions
         Check(DecayEpochs > 0 && double.IsFinite(DecayEpochs), nameof(DecayEpochs), DecayEpochs, "DecayEpochs must be a positive number of epochs (2.4 in the MobileNeXt† recipe)");
         Check(DecayRate > 0 && DecayRate <= 1, nameof(DecayRate), DecayRate, "DecayRate must lie in (0, 1] (0.97 in the MobileNeXt† recipe)");
         Check(Schedule == ScheduleNames.Cosine || CooldownEpochs == 0, nameof(CooldownEpochs), CooldownEpochs, "CooldownEpochs belongs to the cosine schedule; set it to 0 with Schedule 'step'");
+        Check(!LearningRatePerEpoch || Schedule != ScheduleNames.MultiStep, nameof(LearningRatePerEpoch), LearningRatePerEpoch,
+            "LearningRatePerEpoch belongs to the cosine and step schedules; the multistep schedule counts iterations");
         Check(WarmupEpochs >= 0, nameof(WarmupEpochs), WarmupEpochs, "WarmupEpochs (--warmup-epochs) must be ≥ 0");
         Check(CooldownEpochs >= 0, nameof(CooldownEpochs), CooldownEpochs, "CooldownEpochs (--cooldown-epochs) must be ≥ 0");
         Check(WarmupEpochs + CooldownEpochs < Epochs, nameof(Epochs), Epochs, ScheduleTooShort());

@@ -3,7 +3,7 @@ using MobileNeXt.Tests.Shared;
 
 namespace MobileNeXt.Cli.Tests.Commands;
 
-/// <summary><c>mobilenext search</c>: a tiny search, its files per epoch, resuming from its folder, and bad inputs.</summary>
+/// <summary><c>mobilenext search</c> and <c>train --genotype</c>: a tiny search, its files per epoch, resuming from its folder, training the searched cell, and bad inputs.</summary>
 public class SearchCommandTests
 {
     // 4 channels, 3 cells, 2 steps of batch 8 per epoch on 32 synthetic images: a few seconds per epoch on two cores
@@ -48,22 +48,27 @@ public class SearchCommandTests
         var again = Cli.Run(["search", "--space", "darts+sandglass", "--epochs", "3", .. Tiny, "--out", output]).ShouldSucceed();
         again.Lines.Should().NotContain(l => l.StartsWith("epoch "));
 
-        // the searched cell trained with DARTS's evaluation recipe: cosine lr and linear drop-path over 2 epochs
+        // the searched cell trained by 'train --genotype' with DARTS's evaluation recipe: lr 0.025 · 16/96 (linear scaling
+        // to the batch), a cosine stepped per epoch: epoch 2 of 2 at half of it
         string trained = folder.Combine("train");
-        var train = Cli.Run("search-train", "--genotype", Path.Combine(output, "genotype.json"), "--data", "synthetic", "--limit", "64", "--test-limit", "32",
-            "--batch-size", "16", "--channels", "4", "--layers", "5", "--epochs", "2", "--steps-per-epoch", "2", "--threads", "1", "--out", trained).ShouldSucceed();
-        train.Lines.Where(l => l.StartsWith("epoch ")).Select(l => l.Split("  ")[0] + " " + l.Split("  ")[1] + " " + l.Split("  ")[2])
-            .Should().Equal("epoch 1/2 lr 0.02500 drop-path 0.000", "epoch 2/2 lr 0.01250 drop-path 0.100");
-        using (var result = JsonDocument.Parse(File.ReadAllText(Path.Combine(trained, "result.json"))))
+        string[] cellRun = ["--data", "synthetic", "--batch-size", "16", "--channels", "4", "--layers", "5", "--steps-per-epoch", "2", "--threads", "1", "--workers", "1"];
+        var train = Cli.Run(["train", "--genotype", Path.Combine(output, "genotype.json"), "--epochs", "2", .. cellRun, "--output", trained]).ShouldSucceed();
+        train.Lines[0].Should().MatchRegex(@"^Training 5 cells of 4 channels \(0\.0\d\d M parameters without the auxiliary head, [\d.]+ M MACs at 32²\) on synthetic\.$");
+        train.Lines.Where(l => l.StartsWith("epoch ") && !l.Contains(" done:")).Select(l => l.Split("  ")[0] + " " + l.Split("  ")[1] + " " + l.Split("  ")[3])
+            .Should().Equal("epoch 1/2 step 2/2 lr 0.00417", "epoch 2/2 step 2/2 lr 0.00208");
+        train.Lines.Where(l => l.Contains(" done:")).Should().HaveCount(2).And.OnlyContain(l => l.Contains("top-1 ") && l.Contains("top-5 "));
+        using (var network = JsonDocument.Parse(File.ReadAllText(Path.Combine(trained, "network.json"))))
         {
-            var epochs = result.RootElement.GetProperty("epochs").EnumerateArray().ToList();
-            epochs.Select(e => e.GetProperty("steps").GetInt32()).Should().Equal(2, 2);
-            double top1 = result.RootElement.GetProperty("test_accuracy").GetDouble();
-            (top1 * 32).Should().BeApproximately(Math.Round(top1 * 32), 1e-9, "a count of the 32 test images");
-            result.RootElement.GetProperty("parameters").GetInt64().Should().BePositive();
-            train.Lines[^1].Should().StartWith($"Finished: test accuracy {100 * top1:0.00}%");
+            network.RootElement.GetProperty("channels").GetInt32().Should().Be(4);
+            network.RootElement.GetProperty("layers").GetInt32().Should().Be(5);
+            System.Text.Json.Nodes.JsonNode.DeepEquals(System.Text.Json.Nodes.JsonNode.Parse(network.RootElement.GetProperty("genotype").GetRawText()),
+                System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(output, "genotype.json")))).Should().BeTrue("network.json holds the searched cell");
         }
-        File.Exists(Path.Combine(trained, "weights.pth")).Should().BeTrue();
+        // resumed from its checkpoint alone: the cell, its size and the data come from it
+        var more = Cli.Run("train", "--resume", Path.Combine(trained, "last.pth"), "--epochs", "3").ShouldSucceed();
+        more.Lines.Where(l => l.Contains(" done:")).Select(l => l.Split(" done:")[0]).Should().Equal("epoch 3");
+        Cli.Run("train", "--resume", Path.Combine(trained, "last.pth"), "--genotype", "DARTS_V2")
+            .ShouldFailWith(1, "A resumed run keeps its cell and size (the checkpoint holds them); drop --genotype, --channels and --layers, or start a new run in another --output folder.");
 
         Cli.Run(["search", "--space", "darts+ir", "--epochs", "3", .. Tiny, "--out", output])
             .ShouldFailWith(1, $"'{output}' holds a search of space 'darts+sandglass' (3 epochs done); continue it with --space darts+sandglass, or give another --out for a search of 'darts+ir'.");
@@ -106,10 +111,21 @@ public class SearchCommandTests
         Directory.Exists(output).Should().BeFalse("nothing is written before the inputs are checked");
 
         string missingGenotype = folder.Combine("none.json");
-        Cli.Run("search-train", "--genotype", missingGenotype, "--data", "synthetic", "--out", output)
+        Cli.Run("train", "--genotype", missingGenotype, "--data", "synthetic", "--output", output)
             .ShouldFailWith(1, $"Genotype file '{missingGenotype}' does not exist; pass the genotype.json a 'mobilenext search' wrote, or DARTS_V2.");
         string notGenotype = folder.Combine("bad.json");
         File.WriteAllText(notGenotype, "{\"normal\": 3}");
-        Cli.Run("search-train", "--genotype", notGenotype, "--data", "synthetic", "--out", output).ShouldFailWith(1, $"'{notGenotype}': Not a genotype*");
+        Cli.Run("train", "--genotype", notGenotype, "--data", "synthetic", "--output", output).ShouldFailWith(1, $"'{notGenotype}': Not a genotype*");
+        Cli.Run("train", "--genotype", "DARTS_V2", "--data", "synthetic", "--preset", "paper", "--output", output)
+            .ShouldFailWith(1, "--preset does not apply to a searched cell: --genotype trains with DARTS's evaluation recipe; change it with --epochs, --batch-size, --lr, --clip-grad.");
+        Cli.Run("train", "--genotype", "DARTS_V2", "--data", "fashion-scenes", "--output", output)
+            .ShouldFailWith(1, "--data 'fashion-scenes' is not a search source; use one of: fashion-mnist, cifar10:<dir>, synthetic.");
+        Cli.Run("train", "--data", "synthetic", "--layers", "8", "--output", output)
+            .ShouldFailWith(1, "--channels and --layers size a searched cell's network; use them with --genotype.");
+        Cli.Run("train", "--task", "darts", "--data", "synthetic", "--output", output)
+            .ShouldFailWith(1, "--task darts trains a searched cell: say which with --genotype <genotype.json|DARTS_V2>.");
+        Cli.Run("train", "--genotype", "DARTS_V2", "--task", "detection", "--data", "synthetic", "--output", output)
+            .ShouldFailWith(1, "--genotype trains a searched cell's network (--task darts), not --task detection; drop one of them.");
+        Directory.Exists(output).Should().BeFalse("nothing is written before the inputs are checked");
     }
 }
