@@ -6,13 +6,15 @@ using static TorchSharp.torch;
 
 namespace MobileNeXt.Detection.Inference;
 
-/// <summary>An object found in an image: class (0-based, no background), its name when known, score, corners in the image's pixels.</summary>
+/// <summary>An object found in an image: class (0-based, no background), its name when known, score, corners in the image's pixels (clipped to the image).</summary>
 public sealed record ImageDetection(int Class, string? Name, float Score, float X1, float Y1, float X2, float Y2);
 
 /// <summary>
 /// Finds objects in image files, streams or bitmaps with a trained <see cref="SsdLite"/>: the detector's input
 /// preprocessing (plain resize to its input size, SSD's mean and scale — <see cref="SsdAugmentation.ToInput"/>, the
-/// one the evaluation uses), post-processing, boxes mapped back to the image; and drawing them.
+/// one the evaluation uses), post-processing, boxes mapped back to the image and clipped to it (the released
+/// post-processor leaves a decoded box that reaches past the border as it is; torchvision's detectors clip, and a box
+/// in an image's pixels is what a caller draws or crops); and drawing them.
 /// </summary>
 public sealed class ObjectDetector : IDisposable
 {
@@ -57,9 +59,10 @@ public sealed class ObjectDetector : IDisposable
         int size = detector.Options.ImageSize;
         var (chw, _) = SsdAugmentation.ToInput(DetectionImage.FromBitmap(bitmap, []), size);
         using var input = tensor(chw, [1, 3, size, size]);
-        float sx = (float)bitmap.Width / size, sy = (float)bitmap.Height / size;
+        float w = bitmap.Width, h = bitmap.Height, sx = w / size, sy = h / size;
         return detector.Detect(input, Options)[0]
-            .Select(d => new ImageDetection(d.Label - 1, ClassNames?[d.Label - 1], d.Score, d.X1 * sx, d.Y1 * sy, d.X2 * sx, d.Y2 * sy))
+            .Select(d => new ImageDetection(d.Label - 1, ClassNames?[d.Label - 1], d.Score,
+                Math.Clamp(d.X1 * sx, 0, w), Math.Clamp(d.Y1 * sy, 0, h), Math.Clamp(d.X2 * sx, 0, w), Math.Clamp(d.Y2 * sy, 0, h)))
             .ToList();
     }
 

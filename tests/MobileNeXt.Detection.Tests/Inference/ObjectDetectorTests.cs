@@ -27,7 +27,7 @@ public class ObjectDetectorTests
         using var detector = new ObjectDetector(model, names, fuse: false);
         var found = detector.Detect(bitmap);
 
-        // The same by hand: resize + normalise, the detector, then × 200/320 and × 150/320, labels − 1.
+        // The same by hand: resize + normalise, the detector, then × 200/320 and × 150/320 clipped to the image, labels − 1.
         var (chw, _) = SsdAugmentation.ToInput(DetectionImage.FromBitmap(bitmap, []), 320);
         using var input = tensor(chw, [1, 3, 320, 320]);
         var expected = model.Detect(input)[0];
@@ -38,9 +38,13 @@ public class ObjectDetectorTests
             d.Class.Should().Be(e.Label - 1);
             d.Name.Should().Be(names[e.Label - 1]);
             d.Score.Should().Be(e.Score);
-            d.X1.Should().BeApproximately(e.X1 * 200 / 320f, 1e-3f);
-            d.Y2.Should().BeApproximately(e.Y2 * 150 / 320f, 1e-3f);
+            d.X1.Should().BeApproximately(Math.Clamp(e.X1 * 200 / 320f, 0, 200), 1e-3f);
+            d.Y1.Should().BeApproximately(Math.Clamp(e.Y1 * 150 / 320f, 0, 150), 1e-3f);
+            d.X2.Should().BeApproximately(Math.Clamp(e.X2 * 200 / 320f, 0, 200), 1e-3f);
+            d.Y2.Should().BeApproximately(Math.Clamp(e.Y2 * 150 / 320f, 0, 150), 1e-3f);
         }
+        expected.Should().Contain(e => e.X1 < 0 || e.Y1 < 0 || e.X2 > 320 || e.Y2 > 320, "some raw boxes reach past the border, so the clipping is exercised");
+        found.Should().OnlyContain(d => d.X1 >= 0 && d.Y1 >= 0 && d.X2 <= 200 && d.Y2 <= 150);
     }
 
     [Fact]
