@@ -80,14 +80,14 @@ public sealed class DetectionBatch(Tensor images, Tensor labels, Tensor location
 public sealed class DetectionLoader
 {
     private readonly IDetectionDataset dataset;
-    private readonly Tensor priors;
+    private readonly CornerPriors priors;
     private readonly SsdLiteOptions model;
 
     /// <summary>A loader of <paramref name="dataset"/> for a detector with <paramref name="modelOptions"/> and <paramref name="priors"/>.</summary>
     public DetectionLoader(IDetectionDataset dataset, Tensor priors, SsdLiteOptions modelOptions, DetectionLoaderOptions? options = null)
     {
         this.dataset = dataset ?? throw new ArgumentNullException(nameof(dataset));
-        this.priors = priors ?? throw new ArgumentNullException(nameof(priors));
+        this.priors = CornerPriors.From(priors ?? throw new ArgumentNullException(nameof(priors)));
         model = modelOptions ?? throw new ArgumentNullException(nameof(modelOptions));
         Options = options ?? new DetectionLoaderOptions();
         if (Options.IouThreshold is <= 0 or > 1) throw new ArgumentOutOfRangeException(nameof(options), Options.IouThreshold, "IouThreshold must lie in (0, 1] (SSD's is 0.5).");
@@ -128,55 +128,37 @@ public sealed class DetectionLoader
         {
             cancellationToken.ThrowIfCancellationRequested();
             var indices = order.Skip(b * Options.BatchSize).Take(Options.BatchSize).ToArray();
-            // Workers decode and augment (managed code only); the tensor work stays on this thread. A TorchSharp
-            // temporary Scalar (the alpha of a tensor sum, a multiplier) can be finalized by a garbage collection another
-            // thread starts while libtorch still reads it (KeptScalars explains it); matching on the workers while they
-            // allocated images failed that way ("toFloat" in PriorMatcher.Iou) after a few dozen steps.
-            var samples = new (float[] Chw, IReadOnlyList<ObjectBox> Objects)[indices.Length];
+            // Workers decode, augment and match (managed code only: PriorMatcher's array form calls no libtorch); the
+            // size ratios' log (one libtorch call) and the batch's three tensors are made here, each from one array.
+            var samples = new (float[] Chw, long[] Labels, float[] Locations)[indices.Length];
             Parallel.For(0, indices.Length, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, Options.Workers) }, i =>
                 samples[i] = Load(indices[i], epoch));
-            int s = model.ImageSize;
-            Tensor images, labels, locations;
-            // The matching's tensor arithmetic passes TorchSharp temporary Scalars (the 1 and alpha of "+ 1", the 2 of
-            // "/ 2", …) that a garbage collection can finalize while libtorch still reads them, on this thread too: a
-            // 1000-scene run died in PriorMatcher.Match after ~450 steps with "For integral input tensors, argument
-            // alpha must not be a floating point number", and probes with "toFloat"/"toLong" and "Unknown scalar type".
-            // No collection may run while it does (it allocates well under a megabyte of managed memory).
-            bool noGc = GC.TryStartNoGCRegion(NoGcBudget);
-            try
+            int s = model.ImageSize, p = priors.Count, n = indices.Length;
+            var pixels = new float[n * 3 * s * s];
+            var classes = new long[n * p];
+            var regressions = new float[n * p * 4];
+            for (int i = 0; i < n; i++)
             {
-                using var scope = NewDisposeScope();
-                var matched = samples.Select(x => Match(x.Objects)).ToArray();
-                images = stack(samples.Select(x => tensor(x.Chw, [3, s, s])).ToArray()).MoveToOuterDisposeScope();
-                labels = stack(matched.Select(x => x.Labels).ToArray()).MoveToOuterDisposeScope();
-                locations = stack(matched.Select(x => x.Locations).ToArray()).MoveToOuterDisposeScope();
+                samples[i].Chw.CopyTo(pixels, i * 3 * s * s);
+                samples[i].Labels.CopyTo(classes, i * p);
+                samples[i].Locations.CopyTo(regressions, i * p * 4);
             }
-            finally
-            {
-                if (noGc && System.Runtime.GCSettings.LatencyMode == System.Runtime.GCLatencyMode.NoGCRegion) GC.EndNoGCRegion();
-            }
+            PriorMatcher.FinishLocations(regressions, model.SizeVariance);
+            Tensor images = tensor(pixels, [n, 3, s, s]), labels = tensor(classes, [n, p]), locations = tensor(regressions, [n, p, 4]);
             yield return new DetectionBatch(images, labels, locations, indices, b);
         }
     }
 
-    /// <summary>Managed bytes the matching of a batch may allocate with garbage collection held off.</summary>
-    private const long NoGcBudget = 16L << 20;
-
-    private (float[], IReadOnlyList<ObjectBox>) Load(int index, int epoch)
+    private (float[], long[], float[]) Load(int index, int epoch)
     {
         DetectionImage image;
         using (var bitmap = dataset.LoadImage(index)) image = DetectionImage.FromBitmap(bitmap, dataset.GetObjects(index));
         // Seeded by SeedMixer, not HashCode.Combine, which is salted per process: a run resumed in a new process would draw other crops.
         if (Options.Augment) image = SsdAugmentation.Train(image, SeedMixer.CreateRandom(Options.Seed, epoch, index), Options.MaxZoomOut);
         var (chw, objects) = SsdAugmentation.ToInput(image, model.ImageSize);
-        return (chw, objects);
-    }
-
-    private (Tensor Labels, Tensor Locations) Match(IReadOnlyList<ObjectBox> objects)
-    {
         var kept = objects.Where(o => !o.Difficult).ToArray();
-        using var boxes = tensor(kept.SelectMany(o => new[] { o.X1, o.Y1, o.X2, o.Y2 }).ToArray(), [kept.Length, 4]);
-        using var labels = tensor(kept.Select(o => (long)o.Label).ToArray(), [kept.Length]);
-        return PriorMatcher.Match(boxes, labels, priors, Options.IouThreshold, model.CenterVariance, model.SizeVariance);
+        var (labels, locations) = PriorMatcher.MatchBeforeLog(kept.SelectMany(o => new[] { o.X1, o.Y1, o.X2, o.Y2 }).ToArray(), kept.Select(o => (long)o.Label).ToArray(),
+            priors, Options.IouThreshold, model.CenterVariance);
+        return (chw, labels, locations);
     }
 }
