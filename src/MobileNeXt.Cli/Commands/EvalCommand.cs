@@ -5,6 +5,9 @@ using MobileNeXt.Inference;
 using MobileNeXt.Interop;
 using MobileNeXt.Models;
 using MobileNeXt.Quantization;
+using MobileNeXt.Search.Evaluation;
+using MobileNeXt.Search.Network;
+using MobileNeXt.Training.Checkpoints;
 using MobileNeXt.Training;
 using Spectre.Console;
 using TorchSharp;
@@ -12,12 +15,12 @@ using static TorchSharp.torch;
 
 namespace MobileNeXt.Cli;
 
-/// <summary><c>mobilenext eval</c>: top-1/top-5 of trained weights on a validation set; or the AP table of a detector checkpoint.</summary>
+/// <summary><c>mobilenext eval</c>: top-1/top-5 of trained weights on a validation set; the AP table of a detector checkpoint; or a searched cell's test accuracy.</summary>
 internal static class EvalCommand
 {
     public static Command Create()
     {
-        var detector = new Argument<string?>("detector") { Description = "A checkpoint of 'mobilenext train --task detection': prints its AP per class and the mAPs on its data's validation split (or --data's).", Arity = ArgumentArity.ZeroOrOne };
+        var detector = new Argument<string?>("checkpoint") { Description = "A checkpoint of 'mobilenext train --task detection' (prints its AP per class and the mAPs on its data's validation split, or --data's) or of 'train --genotype' (top-1/top-5 of the searched cell's network on its data's test split, or --data's).", Arity = ArgumentArity.ZeroOrOne };
         var data = new Option<string>("--data", "-d") { Description = $"A folder with train/ and val/ (val/ is evaluated), or one of: {TrainingData.Builtins}. For a detector: {DetectionData.Forms} (default: the data it was trained on).", HelpName = "source" };
         var model = new Option<string>("--model", "-m") { Description = "Registry name, e.g. mobilenext_100 (with --weights).", HelpName = "name" };
         var weights = new Option<string>("--weights", "-w") { Description = "A checkpoint (last.pth/best.pth), a PyTorch state_dict or a TorchSharp .dat file (with --model).", HelpName = "file" };
@@ -41,7 +44,7 @@ internal static class EvalCommand
             bool hasOnnx = result.GetResult(onnx) is not null, hasModel = result.GetResult(model) is not null, hasWeights = result.GetResult(weights) is not null;
             if (result.GetValue(detector) is not null)
             {
-                if (hasOnnx || hasModel || hasWeights) result.AddError("A detector checkpoint names its own network: give it without --onnx, --model or --weights.");
+                if (hasOnnx || hasModel || hasWeights) result.AddError("A detector or searched-cell checkpoint names its own network: give it without --onnx, --model or --weights.");
                 return;
             }
             if (result.GetResult(data) is null) result.AddError("Option '--data' is required.");
@@ -51,7 +54,11 @@ internal static class EvalCommand
         command.SetAction(result =>
         {
             TorchRuntime.EnsureAvailable();
-            if (result.GetValue(detector) is { } checkpoint)
+            string? checkpoint = result.GetValue(detector);
+            if (checkpoint is not null && IsCellCheckpoint(checkpoint))
+                return EvaluateCell(checkpoint, result.GetValue(data), result.GetValue(ema), ModelOptions.Given(result, batch) ? result.GetValue(batch) : null,
+                    result.GetValue(workers));
+            if (checkpoint is not null)
                 return EvaluateDetector(checkpoint, result.GetValue(data), result.GetValue(ema), ModelOptions.Given(result, batch) ? result.GetValue(batch) : null);
             if (result.GetValue(onnx) is { } file)
             {
@@ -90,6 +97,40 @@ internal static class EvalCommand
             return 0;
         });
         return command;
+    }
+
+    private static bool IsCellCheckpoint(string path)
+    {
+        if (!File.Exists(path)) return false; // the detector path reports the missing file
+        try
+        {
+            using var checkpoint = TrainingCheckpoint.Read(path);
+            return checkpoint.Task == DartsEvalTask.TaskName;
+        }
+        catch (InvalidDataException)
+        {
+            return false; // not a training checkpoint: the detector path says what it is not
+        }
+    }
+
+    /// <summary>Top-1/top-5 of a 'train --genotype' checkpoint's network on its data's test split unless <paramref name="source"/> names other data.</summary>
+    private static int EvaluateCell(string path, string? source, bool ema, int? batchSize, int workers)
+    {
+        using var checkpoint = TrainingCheckpoint.Read(path);
+        var settings = DartsEvalSettings.FromJson(checkpoint.TaskSettings
+            ?? throw new InvalidDataException($"'{path}' is a searched cell's checkpoint without its cell (task_settings); it is damaged."));
+        source ??= checkpoint.DataSource ?? throw new ArgumentException($"'{path}' does not name the data it was trained on; pass it with --data <{SearchSources.Names.Replace(", ", "|", StringComparison.Ordinal)}>.");
+        var (_, test, normalization) = SearchSources.Open(source);
+        if (test.Classes.Count != checkpoint.Classes.Count)
+            throw new InvalidDataException($"'{path}' classifies {checkpoint.Classes.Count} classes, but '{source}' has {test.Classes.Count}; evaluate it on data with its classes.");
+        using var network = new EvalNetwork(new EvalNetworkOptions { Genotype = settings.Genotype, Channels = settings.Channels, Layers = settings.Layers, Classes = test.Classes.Count });
+        var state = ema ? checkpoint.EmaState ?? throw new ArgumentException($"'{path}' holds no EMA weights; drop --ema.") : checkpoint.ModelState;
+        ModelWeights.Load(network, state, path);
+        var (top1, top5, images) = DartsEvalTask.Test(network, test, normalization, batchSize ?? checkpoint.Options.BatchSize, workers, checkpoint.Options.ChannelsLast);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{settings.ModelName} ({settings.Layers} cells of {settings.Channels} channels, {network.ReportedParameterCount() / 1e6:0.000} M parameters; {Path.GetFileName(path)}, epoch {checkpoint.Epoch}) on {source}:"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"top-1 {top1:0.00} %  top-5 {top5:0.00} %  error {100 - top1:0.00} %  ({images} images)"));
+        return 0;
     }
 
     /// <summary>The AP of every class and the three mAPs of a detection checkpoint, on its data's validation split unless <paramref name="source"/> names other data.</summary>

@@ -9,6 +9,7 @@ using MobileNeXt.Search.Data;
 using MobileNeXt.Search.Network;
 using MobileNeXt.Training;
 using MobileNeXt.Training.Data;
+using MobileNeXt.Training.Distributed;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -158,14 +159,11 @@ public sealed class DartsEvalTask : TrainingTask
                 nameof(context));
         // train.py's transforms: crop with padding, flip, cutout, normalise; the test set is only normalised
         var trainTransform = new DartsAugmentation(new DartsAugmentationOptions { Normalization = _normalization, Padding = Cell.CropPadding, CutoutLength = Cell.CutoutLength });
-        var testTransform = new DartsAugmentation(new DartsAugmentationOptions { Normalization = _normalization, Train = false });
         int rank = context.Communicator.Rank;
         _loader = new ReadAheadLoader(_train, trainTransform,
             new EpochSampler(_train.Count, new EpochSamplerOptions { Seed = options.Seed, Rank = rank, WorldSize = ranks }),
             new ReadAheadLoaderOptions { BatchSize = options.BatchSize, Workers = options.Workers, DropLast = true, Seed = options.Seed });
-        _testLoader = new ReadAheadLoader(_test, testTransform,
-            new EpochSampler(_test.Count, new EpochSamplerOptions { Shuffle = false, Rank = rank, WorldSize = ranks }),
-            new ReadAheadLoaderOptions { BatchSize = options.BatchSize, Workers = options.Workers, DropLast = false, Seed = options.Seed });
+        _testLoader = TestLoader(_test, _normalization, options.BatchSize, options.Workers, rank, ranks, options.Seed);
     }
 
     /// <inheritdoc />
@@ -204,29 +202,67 @@ public sealed class DartsEvalTask : TrainingTask
     public override TaskEvaluation Evaluate(nn.Module model)
     {
         ArgumentNullException.ThrowIfNull(model);
-        var network = (nn.Module<Tensor, Tensor>)model;
-        bool wasTraining = model.training;
-        model.eval();
-        int k = Math.Min(5, Classes.Count);
+        var (top1, top5, _) = Test((nn.Module<Tensor, Tensor>)model, _testLoader!, Context.Device, Context.Options.ChannelsLast, Context.Communicator);
+        return new TaskEvaluation(new Dictionary<string, double> { [Top1] = top1, [Top5] = top5 }, Top1);
+    }
+
+    /// <summary>The name of the primary metric, top-1 on the test set in %.</summary>
+    public const string Top1 = "top-1";
+
+    /// <summary>The second metric's name.</summary>
+    public const string Top5 = "top-5";
+
+    /// <summary>
+    /// Top-1 and top-5 (in %) and the number of images of <paramref name="network"/> (evaluation mode; its mode is
+    /// restored) on <paramref name="test"/>, normalised with <paramref name="normalization"/> and nothing else, as
+    /// <c>train.py</c>'s <c>infer()</c> reads the test set.
+    /// </summary>
+    public static (double Top1, double Top5, long Images) Test(nn.Module<Tensor, Tensor> network, IImageDataset test, NormalizationStatistics normalization,
+        int batchSize = 96, int workers = 2, bool channelsLast = true)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        ArgumentNullException.ThrowIfNull(test);
+        ArgumentNullException.ThrowIfNull(normalization);
+        var device = network.parameters().First().device;
+        return Test(network, TestLoader(test, normalization, batchSize, workers, 0, 1, 0), device, channelsLast, new SingleProcessCommunicator());
+    }
+
+    private static ReadAheadLoader TestLoader(IImageDataset test, NormalizationStatistics normalization, int batchSize, int workers, int rank, int ranks, int seed) =>
+        new(test, new DartsAugmentation(new DartsAugmentationOptions { Normalization = normalization, Train = false }),
+            new EpochSampler(test.Count, new EpochSamplerOptions { Shuffle = false, Rank = rank, WorldSize = ranks }),
+            new ReadAheadLoaderOptions { BatchSize = batchSize, Workers = workers, DropLast = false, Seed = seed });
+
+    private static (double Top1, double Top5, long Images) Test(nn.Module<Tensor, Tensor> network, ReadAheadLoader loader, Device device, bool channelsLast,
+        ICommunicator communicator)
+    {
+        bool wasTraining = network.training;
+        network.eval();
         double top1 = 0, top5 = 0, count = 0;
-        using (no_grad())
-            foreach (var batch in _testLoader!.ReadEpoch(0))
-            {
-                using var b = batch;
-                using var scope = NewDisposeScope();
-                var (images, labels) = b.On(Context.Device);
-                if (Context.Options.ChannelsLast) images = MemoryLayout.ToChannelsLast(images);
-                var hits = network.call(images).topk(k, dim: 1).indexes.eq(labels.unsqueeze(1));
-                top1 += hits[.., 0].sum().item<long>();
-                top5 += hits.any(1).sum().item<long>();
-                count += labels.shape[0];
-            }
+        try
+        {
+            using (no_grad())
+                foreach (var batch in loader.ReadEpoch(0))
+                {
+                    using var b = batch;
+                    using var scope = NewDisposeScope();
+                    var (images, labels) = b.On(device);
+                    if (channelsLast) images = MemoryLayout.ToChannelsLast(images);
+                    var logits = network.call(images);
+                    var hits = logits.topk(Math.Min(5, (int)logits.shape[1]), dim: 1).indexes.eq(labels.unsqueeze(1));
+                    top1 += hits[.., 0].sum().item<long>();
+                    top5 += hits.any(1).sum().item<long>();
+                    count += labels.shape[0];
+                }
+        }
+        finally
+        {
+            if (wasTraining) network.train();
+        }
         using var totals = tensor(new[] { top1, top5, count });
-        Context.Communicator.AllReduceSum(totals);
+        communicator.AllReduceSum(totals);
         var t = totals.data<double>().ToArray();
-        if (wasTraining) model.train();
         if (t[2] == 0) throw new InvalidOperationException("The test set gave no batch.");
-        return new TaskEvaluation(new Dictionary<string, double> { ["top-1"] = 100 * t[0] / t[2], ["top-5"] = 100 * t[1] / t[2] }, "top-1");
+        return (100 * t[0] / t[2], 100 * t[1] / t[2], (long)t[2]);
     }
 
     /// <summary>Top-1 and top-5 go into the log's own fields, as a classifier's do, so the plots and summaries read them.</summary>
@@ -236,10 +272,10 @@ public sealed class DartsEvalTask : TrainingTask
         ArgumentNullException.ThrowIfNull(evaluation);
         return metrics with
         {
-            Top1 = evaluation.Metrics["top-1"],
-            Top5 = evaluation.Metrics["top-5"],
-            EmaTop1 = ema?.Metrics["top-1"],
-            EmaTop5 = ema?.Metrics["top-5"],
+            Top1 = evaluation.Metrics[Top1],
+            Top5 = evaluation.Metrics[Top5],
+            EmaTop1 = ema?.Metrics[Top1],
+            EmaTop5 = ema?.Metrics[Top5],
         };
     }
 

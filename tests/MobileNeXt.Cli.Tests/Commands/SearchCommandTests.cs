@@ -67,6 +67,12 @@ public class SearchCommandTests
         // resumed from its checkpoint alone: the cell, its size and the data come from it
         var more = Cli.Run("train", "--resume", Path.Combine(trained, "last.pth"), "--epochs", "3").ShouldSucceed();
         more.Lines.Where(l => l.Contains(" done:")).Select(l => l.Split(" done:")[0]).Should().Equal("epoch 3");
+        // eval reads the cell, its size and its data from the checkpoint and gets the trainer's own test accuracy
+        double lastTop1 = JsonDocument.Parse(File.ReadAllLines(Path.Combine(trained, "metrics.jsonl"))[^1]).RootElement.GetProperty("top1").GetDouble();
+        var evaluated = Cli.Run("eval", Path.Combine(trained, "last.pth")).ShouldSucceed();
+        evaluated.Lines[0].Should().MatchRegex(@"^darts_c4_l5_[0-9a-f]{8} \(5 cells of 4 channels, 0\.0\d\d M parameters; last\.pth, epoch 3\) on synthetic:$");
+        evaluated.Lines[1].Should().Be(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"top-1 {lastTop1:0.00} %  top-5 ") + evaluated.Lines[1].Split("top-5 ")[1]);
+        evaluated.Lines[1].Should().EndWith("(400 images)", "the synthetic source's 400 test images");
         Cli.Run("train", "--resume", Path.Combine(trained, "last.pth"), "--genotype", "DARTS_V2")
             .ShouldFailWith(1, "A resumed run keeps its cell and size (the checkpoint holds them); drop --genotype, --channels and --layers, or start a new run in another --output folder.");
 
