@@ -40,7 +40,7 @@ for model in mobilenext_050 mobilenetv2_050; do
   if [[ -f "$dir/last.pth" ]]; then
     cli train --task detection --resume "$dir/last.pth" "$@"
   else
-    cli train --task detection --data "$scenes" --preset detection-scenes -m "$model" "${init[@]}" -o "$dir" "$@"
+    cli train --task detection --data "$scenes" --preset detection-scenes -m "$model" ${init[@]+"${init[@]}"} -o "$dir" "$@"
   fi
 done
 for model in mobilenext_050 mobilenetv2_050; do

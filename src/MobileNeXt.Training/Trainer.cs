@@ -471,7 +471,7 @@ public sealed class Trainer : IDisposable
                 " (the data order, steps per epoch and learning rate depend on the number of ranks, so only the same number continues exactly), or start a new run in another --output folder.");
         if (checkpoint.StepsPerEpoch != StepsPerEpoch)
             throw new InvalidDataException(
-                $"Checkpoint '{path}' was taken with {checkpoint.StepsPerEpoch} steps per epoch, this run has {StepsPerEpoch}; resume with the same --batch-size, number of processes and data.");
+                $"Checkpoint '{path}' was taken with {checkpoint.StepsPerEpoch} steps per epoch, this run has {StepsPerEpoch}; resume with the same --batch-size, --steps-per-epoch, number of processes and data.");
         if (checkpoint.Options.Optimizer != Options.Optimizer)
             throw new InvalidDataException(
                 $"Checkpoint '{path}' was trained with the {checkpoint.Options.Optimizer} optimizer, this run uses {Options.Optimizer}; " +

@@ -21,7 +21,7 @@ internal static class EvalCommand
     public static Command Create()
     {
         var detector = new Argument<string?>("checkpoint") { Description = "A checkpoint of 'mobilenext train --task detection' (prints its AP per class and the mAPs on its data's validation split, or --data's) or of 'train --genotype' (top-1/top-5 of the searched cell's network on its data's test split, or --data's).", Arity = ArgumentArity.ZeroOrOne };
-        var data = new Option<string>("--data", "-d") { Description = $"A folder with train/ and val/ (val/ is evaluated), or one of: {TrainingData.Builtins}. For a detector: {DetectionData.Forms} (default: the data it was trained on).", HelpName = "source" };
+        var data = new Option<string>("--data", "-d") { Description = $"A folder with train/ and val/ (val/ is evaluated), or one of: {TrainingData.Builtins}. For a detector: {DetectionData.Forms}; for a searched cell: {SearchSources.Names} (default: the data it was trained on).", HelpName = "source" };
         var model = new Option<string>("--model", "-m") { Description = "Registry name, e.g. mobilenext_100 (with --weights).", HelpName = "name" };
         var weights = new Option<string>("--weights", "-w") { Description = "A checkpoint (last.pth/best.pth), a PyTorch state_dict or a TorchSharp .dat file (with --model).", HelpName = "file" };
         var onnx = new Option<FileInfo>("--onnx") { Description = "Evaluate an ONNX model instead (FP32 from 'export' or INT8 from 'quantize'); its input size is the crop.", HelpName = "file" };
@@ -57,7 +57,7 @@ internal static class EvalCommand
             string? checkpoint = result.GetValue(detector);
             if (checkpoint is not null && IsCellCheckpoint(checkpoint))
                 return EvaluateCell(checkpoint, result.GetValue(data), result.GetValue(ema), ModelOptions.Given(result, batch) ? result.GetValue(batch) : null,
-                    result.GetValue(workers));
+                    result.GetValue(workers), ModelOptions.Given(result, channelsLast) ? result.GetValue(channelsLast) : null);
             if (checkpoint is not null)
                 return EvaluateDetector(checkpoint, result.GetValue(data), result.GetValue(ema), ModelOptions.Given(result, batch) ? result.GetValue(batch) : null);
             if (result.GetValue(onnx) is { } file)
@@ -114,19 +114,19 @@ internal static class EvalCommand
     }
 
     /// <summary>Top-1/top-5 of a 'train --genotype' checkpoint's network on its data's test split unless <paramref name="source"/> names other data.</summary>
-    private static int EvaluateCell(string path, string? source, bool ema, int? batchSize, int workers)
+    private static int EvaluateCell(string path, string? source, bool ema, int? batchSize, int workers, bool? channelsLast)
     {
         using var checkpoint = TrainingCheckpoint.Read(path);
         var settings = DartsEvalSettings.FromJson(checkpoint.TaskSettings
             ?? throw new InvalidDataException($"'{path}' is a searched cell's checkpoint without its cell (task_settings); it is damaged."));
         source ??= checkpoint.DataSource ?? throw new ArgumentException($"'{path}' does not name the data it was trained on; pass it with --data <{SearchSources.Names.Replace(", ", "|", StringComparison.Ordinal)}>.");
         var (_, test, normalization) = SearchSources.Open(source);
-        if (test.Classes.Count != checkpoint.Classes.Count)
-            throw new InvalidDataException($"'{path}' classifies {checkpoint.Classes.Count} classes, but '{source}' has {test.Classes.Count}; evaluate it on data with its classes.");
+        if (!test.Classes.SequenceEqual(checkpoint.Classes, StringComparer.Ordinal))
+            throw new InvalidDataException($"'{path}' classifies {checkpoint.Classes.Count} classes ({string.Join(", ", checkpoint.Classes.Take(3))}, …), but '{source}' has {test.Classes.Count} ({string.Join(", ", test.Classes.Take(3))}, …); evaluate it on data with its classes.");
         using var network = new EvalNetwork(new EvalNetworkOptions { Genotype = settings.Genotype, Channels = settings.Channels, Layers = settings.Layers, Classes = test.Classes.Count });
         var state = ema ? checkpoint.EmaState ?? throw new ArgumentException($"'{path}' holds no EMA weights; drop --ema.") : checkpoint.ModelState;
         ModelWeights.Load(network, state, path);
-        var (top1, top5, images) = DartsEvalTask.Test(network, test, normalization, batchSize ?? checkpoint.Options.BatchSize, workers, checkpoint.Options.ChannelsLast);
+        var (top1, top5, images) = DartsEvalTask.Test(network, test, normalization, batchSize ?? checkpoint.Options.BatchSize, workers, channelsLast ?? checkpoint.Options.ChannelsLast);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{settings.ModelName} ({settings.Layers} cells of {settings.Channels} channels, {network.ReportedParameterCount() / 1e6:0.000} M parameters; {Path.GetFileName(path)}, epoch {checkpoint.Epoch}) on {source}:"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"top-1 {top1:0.00} %  top-5 {top5:0.00} %  error {100 - top1:0.00} %  ({images} images)"));

@@ -28,7 +28,7 @@ internal static class TrainCommand
         var genotype = new Option<string>("--genotype", "-g") { Description = "Train the network of a searched cell (the genotype.json 'mobilenext search' wrote, or DARTS_V2 for DARTS's published cell) with DARTS's evaluation recipe (Table 9); --data is then " + SearchSources.Names + ".", HelpName = "file" };
         var cellChannels = new Option<int>("--channels") { Description = "With --genotype: initial channels of the network (DARTS: 36).", HelpName = "n" };
         var cellLayers = new Option<int>("--layers") { Description = "With --genotype: cells of the network (DARTS: 20).", HelpName = "n" };
-        var stepsPerEpoch = new Option<int>("--steps-per-epoch") { Description = "Stop each epoch after this many steps (a budget; each epoch still draws from the whole shuffled training set).", HelpName = "n" };
+        var stepsPerEpoch = new Option<int>("--steps-per-epoch") { Description = "Stop each epoch after this many steps (a budget; each epoch still draws from the whole shuffled training set); 0 trains whole epochs.", HelpName = "n" };
         var data = new Option<string>("--data", "-d") { Description = $"Classification: a folder with train/ and val/ (ImageNet layout), or one of: {TrainingData.Builtins}. Detection: {DetectionData.Forms}. Required unless resuming (the checkpoint names its data).", HelpName = "source" };
         var preset = new Option<string>("--preset") { Description = "Recipe: paper (Sec. 4.1, the classification default), released (the authors' code), efficient (the MobileNeXt† run: mobilenext_se_100, RMSpropTF, ×0.97 every 2.4 epochs, EMA), finetune (BiT's fine-tuning rule, with --init), detection (the released SSDLite recipe, the detection default: 60k iterations) or detection-scenes (its small-scale version for the built-in scenes).", HelpName = "name" };
         var iterations = new Option<long>("--iterations") { Description = "Run length in optimizer steps, for recipes counted in iterations (the detection preset's 60000); whole epochs are trained until it is reached.", HelpName = "n" };
@@ -54,7 +54,7 @@ internal static class TrainCommand
         var output = new Option<string>("--output", "-o") { Description = "Folder for checkpoints, metrics.jsonl and plots.", HelpName = "dir" };
         var resume = new Option<string>("--resume") { Description = "Continue from a checkpoint (last.pth); its options are the defaults.", HelpName = "file" };
         var corrupt = new Option<CorruptImagePolicy>("--corrupt-images") { Description = "Skip (count and log) or Throw on unreadable image files.", DefaultValueFactory = _ => CorruptImagePolicy.Skip };
-        var command = new Command("train", "Train a classifier on an image folder, Fashion-MNIST or synthetic shapes with the paper's, the released or the MobileNeXt† (efficient) recipe; or, with --task detection, SSDLite on Pascal VOC, COCO JSON or the built-in scenes.")
+        var command = new Command("train", "Train a classifier on an image folder, Fashion-MNIST or synthetic shapes with the paper's, the released or the MobileNeXt† (efficient) recipe; or, with --task detection, SSDLite on Pascal VOC, COCO JSON or the built-in scenes; or, with --genotype, a searched cell's network with DARTS's evaluation recipe (Table 9).")
         {
             task, genotype, cellChannels, cellLayers, stepsPerEpoch, data, preset, iterations, model, width, alpha, inputSize, epochs, warmup, cooldown, batch, lr, init, freeze, unfreeze, workers, threads, device, channelsLast, seed, ema, clip, output, resume, corrupt,
         };
@@ -83,7 +83,7 @@ internal static class TrainCommand
             {
                 using var checkpoint = TrainingCheckpoint.Read(resumeFrom);
                 // A checkpoint of another task cannot be resumed as this one; said before its data is opened as the wrong kind.
-                if (Given(task)) checkpoint.RequireTask(taskName, resumeFrom);
+                if (Given(task) || Given(genotype)) checkpoint.RequireTask(taskName, resumeFrom);
                 taskName = checkpoint.Task;
                 taskSettings = checkpoint.TaskSettings;
                 options = checkpoint.Options;
@@ -97,6 +97,8 @@ internal static class TrainCommand
             }
             else options = RecipePresets.Get(result.GetValue(preset) ?? (taskName == DetectionTask.TaskName ? "detection" : "paper"));
             bool detection = taskName == DetectionTask.TaskName, darts = taskName == DartsEvalTask.TaskName;
+            if (darts && resumeFrom is null && (Given(model) || Given(width) || Given(alpha) || Given(inputSize)))
+                throw new ArgumentException("--model, --width, --identity-multiplier and --input-size do not apply to a searched cell: the genotype, --channels and --layers make its network, which reads 32² images.");
             if (!darts && (Given(cellChannels) || Given(cellLayers)))
                 throw new ArgumentException("--channels and --layers size a searched cell's network; use them with --genotype.");
             if (darts && resumeFrom is not null && (Given(genotype) || Given(cellChannels) || Given(cellLayers)))
@@ -140,7 +142,10 @@ internal static class TrainCommand
                 : darts ? CellTask(source, taskSettings, result.GetValue(genotype), result, cellChannels, cellLayers)
                 : new ClassificationTask(TrainingData.Open(source, new ImageFolderOptions { CorruptImages = result.GetValue(corrupt) },
                     syntheticImageSize: Math.Max(options.InputSize, 32)));
-            if (root && trainingTask is DartsEvalTask cell) DescribeCell(cell, options.OutputDirectory);
+            // network.json goes beside the checkpoints of its own run only: a fresh run into a folder holding another run's
+            // checkpoint is refused by the trainer, and that run's network.json must survive the attempt.
+            if (root && trainingTask is DartsEvalTask cell)
+                DescribeCell(cell, options.OutputDirectory, write: resumeFrom is not null || !File.Exists(Path.Combine(options.OutputDirectory, CheckpointStore.LastFileName)));
             using var cancel = new CancellationTokenSource();
             ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };
             Console.CancelKeyPress += onCancel;
@@ -176,12 +181,13 @@ internal static class TrainCommand
     /// Says what network the cell gives and writes <c>network.json</c> beside the checkpoints: the genotype, the size and
     /// the parameters DARTS reports (without the auxiliary head) and the MACs of one 32² image.
     /// </summary>
-    private static void DescribeCell(DartsEvalTask cell, string outputDirectory)
+    private static void DescribeCell(DartsEvalTask cell, string outputDirectory, bool write)
     {
         using var network = new EvalNetwork(cell.NetworkOptions);
         long parameters = network.ReportedParameterCount(), macs = network.Profile().TotalMacs;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Training {cell.Cell.Layers} cells of {cell.Cell.Channels} channels ({parameters / 1e6:0.000} M parameters without the auxiliary head, {macs / 1e6:0.0} M MACs at 32²) on {cell.DataDescription}."));
+        if (!write) return;
         Directory.CreateDirectory(outputDirectory);
         AtomicFile.Write(Path.Combine(outputDirectory, "network.json"), stream => JsonSerializer.Serialize(stream, new
         {
@@ -199,12 +205,13 @@ internal static class TrainCommand
     {
         DartsEvalSettings settings;
         if (storedSettings is not null) settings = DartsEvalSettings.FromJson(storedSettings);
+        else if (genotypeFile is null) throw new InvalidDataException("The checkpoint is of a searched cell's run but does not hold its cell (task_settings); it is damaged. Start a new run with --genotype.");
         else
         {
             var recipe = DartsEvalOptions.Darts;
             if (result.GetResult(channels) is not null) recipe = recipe with { Channels = result.GetValue(channels) };
             if (result.GetResult(layers) is not null) recipe = recipe with { Layers = result.GetValue(layers) };
-            settings = DartsEvalSettings.From(SearchSources.LoadGenotype(genotypeFile!), recipe);
+            settings = DartsEvalSettings.From(SearchSources.LoadGenotype(genotypeFile), recipe);
         }
         var (train, test, normalization) = SearchSources.Open(source);
         return new DartsEvalTask(settings, train, test, normalization, source.Trim(), source.Trim());

@@ -14,7 +14,7 @@ public sealed record ImageDetection(int Class, string? Name, float Score, float 
 /// preprocessing (plain resize to its input size, SSD's mean and scale — <see cref="SsdAugmentation.ToInput"/>, the
 /// one the evaluation uses), post-processing, boxes mapped back to the image and clipped to it (the released
 /// post-processor leaves a decoded box that reaches past the border as it is; torchvision's detectors clip, and a box
-/// in an image's pixels is what a caller draws or crops); and drawing them.
+/// in an image's pixels is what a caller draws or crops; one wholly outside is dropped); and drawing them.
 /// </summary>
 public sealed class ObjectDetector : IDisposable
 {
@@ -63,6 +63,7 @@ public sealed class ObjectDetector : IDisposable
         return detector.Detect(input, Options)[0]
             .Select(d => new ImageDetection(d.Label - 1, ClassNames?[d.Label - 1], d.Score,
                 Math.Clamp(d.X1 * sx, 0, w), Math.Clamp(d.Y1 * sy, 0, h), Math.Clamp(d.X2 * sx, 0, w), Math.Clamp(d.Y2 * sy, 0, h)))
+            .Where(d => d.X2 > d.X1 && d.Y2 > d.Y1) // a box wholly outside the image clips to nothing
             .ToList();
     }
 

@@ -120,7 +120,9 @@ public sealed record DartsEvalOptions
 
     /// <summary>
     /// The learning rate of 0-based <paramref name="epoch"/>: cosine annealing from <see cref="LearningRate"/> to 0 over
-    /// <see cref="Epochs"/>, stepped per epoch (<c>train.py</c>: <c>CosineAnnealingLR(optimizer, float(args.epochs))</c>, eta_min 0).
+    /// <see cref="Epochs"/>, stepped per epoch (<c>train.py</c>: <c>CosineAnnealingLR(optimizer, float(args.epochs))</c>, eta_min 0;
+    /// with the PyTorch 0.3 DARTS ran on, whose scheduler constructor leaves <c>last_epoch</c> at −1, the
+    /// <c>scheduler.step()</c> at the top of epoch e gives epoch e the rate of e: 0.025 for the first, as its logs print).
     /// </summary>
     public double LearningRateAt(int epoch) => LearningRate * (1 + Math.Cos(Math.PI * epoch / Epochs)) / 2;
 

@@ -88,7 +88,8 @@ public sealed record DartsEvalSettings(Genotype Genotype, int Channels, int Laye
 /// cutout; <see cref="DartsAugmentation"/>); the loss <c>CE(logits) + auxiliary_weight · CE(auxiliary logits)</c>; the
 /// drop-path probability <c>drop_path · epoch / epochs</c> set at every epoch start; top-1 and top-5 on the test set
 /// as the metric. The optimizer, schedule, gradient clipping and batch come from the trainer's options
-/// (<see cref="DartsEvalOptions.TrainingOptions"/> gives DARTS's).
+/// (<see cref="DartsEvalOptions.TrainingOptions"/> gives DARTS's). Unlike <c>train.py</c>, an epoch's last partial
+/// batch is dropped, as every task of the trainer does, so that several processes stay in lock-step.
 /// </summary>
 public sealed class DartsEvalTask : TrainingTask
 {
@@ -290,8 +291,8 @@ public sealed class DartsEvalTask : TrainingTask
     }
 
     /// <summary>
-    /// Loads a state_dict of the same network (a finished run's <c>weights.pth</c> or another checkpoint of this cell)
-    /// from <paramref name="path"/>; every tensor must match by name and shape.
+    /// Loads the weights of the same network (a checkpoint of another run of this cell, or a state_dict) from
+    /// <paramref name="path"/>; every tensor must match by name and shape.
     /// </summary>
     public override string LoadInitialWeights(nn.Module model, string path)
     {

@@ -126,6 +126,8 @@ public class SearchCommandTests
             .ShouldFailWith(1, "--preset does not apply to a searched cell: --genotype trains with DARTS's evaluation recipe; change it with --epochs, --batch-size, --lr, --clip-grad.");
         Cli.Run("train", "--genotype", "DARTS_V2", "--data", "fashion-scenes", "--output", output)
             .ShouldFailWith(1, "--data 'fashion-scenes' is not a search source; use one of: fashion-mnist, cifar10:<dir>, synthetic.");
+        Cli.Run("train", "--genotype", "DARTS_V2", "--data", "synthetic", "-m", "mobilenext_035", "--output", output)
+            .ShouldFailWith(1, "--model, --width, --identity-multiplier and --input-size do not apply to a searched cell*");
         Cli.Run("train", "--data", "synthetic", "--layers", "8", "--output", output)
             .ShouldFailWith(1, "--channels and --layers size a searched cell's network; use them with --genotype.");
         Cli.Run("train", "--task", "darts", "--data", "synthetic", "--output", output)

@@ -48,9 +48,25 @@ public class PriorMatcherTests
         using var noLabels = zeros(0, dtype: ScalarType.Int64);
         var (empty, emptyLocations) = PriorMatcher.Match(none, noLabels, priors);
         empty.data<long>().ToArray().Should().Equal(0, 0, 0);
-        emptyLocations.shape.Should().Equal(3, 4);
+        emptyLocations.data<float>().ToArray().Should().Equal(new float[12], "no box: zero regressions (the size ratios of 1 give log 0)");
         empty.Dispose();
         emptyLocations.Dispose();
+    }
+
+    [Fact]
+    public void Should_count_an_iou_equal_to_the_threshold_as_positive()
+    {
+        // prior [0, 0, .5, .5] and box [0, 0, .5, .25]: IoU = .125 / .25 = 0.5 exactly in float32; SSD's rule is IoU ≥ threshold
+        using var priors = tensor(new[] { 0.25f, 0.25f, 0.5f, 0.5f, 0.75f, 0.75f, 0.5f, 0.5f }).view(2, 4);
+        using var boxes = tensor(new[] { 0f, 0f, 0.5f, 0.25f, 0.5f, 0.5f, 1f, 1f }).view(2, 4);
+        using var labels = tensor(new long[] { 0, 5 });
+        using var ious = PriorMatcher.Iou(boxes, BoxCoder.ToCorners(priors));
+        ious[0, 0].item<float>().Should().Be(0.5f);
+        var (assigned, locations) = PriorMatcher.Match(boxes, labels, priors, 0.5);
+        assigned.data<long>().ToArray().Should().Equal(1, 6);
+        var (below, belowLocations) = PriorMatcher.Match(boxes[..1], labels[..1], priors[1..], 0.5);
+        below.data<long>().ToArray().Should().Equal([1], "a box's best prior is positive at any IoU, even 0");
+        foreach (var t in new[] { assigned, locations, below, belowLocations }) t.Dispose();
     }
 
     [Theory]
