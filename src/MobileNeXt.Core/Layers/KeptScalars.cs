@@ -18,4 +18,7 @@ public static class KeptScalars
 {
     /// <summary>The integer 1 (a valid <c>alpha</c> for integer and floating tensors alike).</summary>
     public static readonly Scalar One = 1L.ToScalar();
+
+    /// <summary>The floating-point 0 (DARTS's <c>none</c> operation multiplies by it).</summary>
+    public static readonly Scalar Zero = 0.0.ToScalar();
 }

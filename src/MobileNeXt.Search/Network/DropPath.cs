@@ -1,3 +1,5 @@
+using TorchSharp;
+using MobileNeXt.Layers;
 using static TorchSharp.torch;
 
 namespace MobileNeXt.Search.Network;
@@ -24,6 +26,7 @@ public static class DropPath
         Array.Fill(shape, 1L);
         shape[0] = x.shape[0];
         using var mask = empty(shape, x.dtype, x.device).bernoulli_(keep);
-        return x.div(keep).mul_(mask);
+        using var divisor = keep.ToScalar(); // held until the call returns (KeptScalars explains why)
+        return x.div(divisor).mul_(mask);
     }
 }

@@ -1,3 +1,4 @@
+using MobileNeXt.Layers;
 using MobileNeXt.Search.Operations;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -69,7 +70,7 @@ public sealed class EvalCell : nn.Module<Tensor, Tensor, Tensor>
             {
                 var h = _ops[k].call(states[_inputs[k]]);
                 if (drop && !_isIdentity[k]) h = DropPath.Apply(h, DropPathProbability);
-                sum = k == 2 * node ? h : sum.add(h);
+                sum = k == 2 * node ? h : sum.add(h, KeptScalars.One);
             }
             states.Add(sum);
         }

@@ -1,3 +1,4 @@
+using MobileNeXt.Layers;
 using MobileNeXt.Search.Operations;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -43,7 +44,7 @@ public sealed class MixedOp : nn.Module<Tensor, Tensor, Tensor>
         for (int k = 0; k < _ops.Count; k++)
         {
             var term = _ops[k].call(x).mul(weights[k]);
-            sum = sum is null ? term : sum.add_(term);
+            sum = sum is null ? term : sum.add_(term, KeptScalars.One); // a held alpha: see KeptScalars
         }
         return sum!.MoveToOuterDisposeScope();
     }

@@ -1,3 +1,4 @@
+using MobileNeXt.Layers;
 using MobileNeXt.Search.Operations;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -69,7 +70,7 @@ public sealed class SearchCell : nn.Module<Tensor, Tensor, Tensor, Tensor>
             for (int j = 0; j < states.Count; j++)
             {
                 var y = _ops[offset + j].call(states[j], weights[offset + j]);
-                node = node is null ? y : node.add_(y);
+                node = node is null ? y : node.add_(y, KeptScalars.One);
             }
             offset += states.Count;
             states.Add(node!);

@@ -1,3 +1,4 @@
+using MobileNeXt.Layers;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -22,9 +23,9 @@ public sealed class Zero : nn.Module<Tensor, Tensor>
     /// <inheritdoc />
     public override Tensor forward(Tensor x)
     {
-        if (stride == 1) return x.mul(0.0);
+        if (stride == 1) return x.mul(KeptScalars.Zero);
         using var rows = x.slice(2, 0, x.shape[2], stride);
         using var sampled = rows.slice(3, 0, x.shape[3], stride);
-        return sampled.mul(0.0);
+        return sampled.mul(KeptScalars.Zero);
     }
 }

@@ -1,3 +1,4 @@
+using MobileNeXt.Layers;
 using MobileNeXt.Search.Network;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -76,13 +77,15 @@ public sealed class Architect : IDisposable
         try
         {
             var trainGrad = Gradients(trainImages, trainLabels, weights);
+            // Scalars held across the calls (KeptScalars explains why a temporary one is unsafe beside data workers).
+            using Scalar decay = _weights.WeightDecay.ToScalar(), momentum = _weights.Momentum.ToScalar(), rate = (-eta).ToScalar();
             using (no_grad())
                 for (int i = 0; i < weights.Count; i++)
                 {
                     // w' = w − ξ(μb + g + λw), architect.py _compute_unrolled_model
-                    var step = trainGrad[i].add(saved[i], alpha: _weights.WeightDecay);
-                    if (_weights.Buffer(i) is { } b) step.add_(b, alpha: _weights.Momentum);
-                    weights[i].add_(step, alpha: -eta);
+                    var step = trainGrad[i].add(saved[i], alpha: decay);
+                    if (_weights.Buffer(i) is { } b) step.add_(b, alpha: momentum);
+                    weights[i].add_(step, alpha: rate);
                 }
             var validGrad = Gradients(validImages, validLabels, [.. _alphas, .. weights]);
             var alphaGrad = validGrad.Take(_alphas.Count).ToList();
@@ -91,7 +94,9 @@ public sealed class Architect : IDisposable
             double r = FiniteDifferenceScale / norm;
             var plus = GradientAt(saved, v, r, trainImages, trainLabels);
             var minus = GradientAt(saved, v, -r, trainImages, trainLabels);
-            return alphaGrad.Select((g, i) => g - (plus[i] - minus[i]).mul(eta / (2 * r))).ToList();
+            // g − (plus − minus) · ξ / 2ε, each subtraction an add of alpha −1 (exactly a − b) with held Scalars
+            using Scalar scale = (eta / (2 * r)).ToScalar(), minusOne = (-1L).ToScalar();
+            return alphaGrad.Select((g, i) => g.add(plus[i].add(minus[i], minusOne).mul(scale), minusOne)).ToList();
         }
         finally
         {
@@ -104,8 +109,9 @@ public sealed class Architect : IDisposable
     private IReadOnlyList<Tensor> GradientAt(IReadOnlyList<Tensor> saved, IReadOnlyList<Tensor> v, double scale, Tensor images, Tensor labels)
     {
         var weights = _weights.Parameters;
+        using var alpha = scale.ToScalar();
         using (no_grad())
-            for (int i = 0; i < weights.Count; i++) weights[i].copy_(saved[i]).add_(v[i], alpha: scale);
+            for (int i = 0; i < weights.Count; i++) weights[i].copy_(saved[i]).add_(v[i], alpha: alpha);
         return Gradients(images, labels, _alphas);
     }
 

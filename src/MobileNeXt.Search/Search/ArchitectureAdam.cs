@@ -1,3 +1,4 @@
+using MobileNeXt.Layers;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -55,17 +56,20 @@ public sealed class ArchitectureAdam : IDisposable
         using var scope = NewDisposeScope();
         Steps++;
         double correction1 = 1 - Math.Pow(Beta1, Steps), correction2 = 1 - Math.Pow(Beta2, Steps);
+        // Scalars held for the whole step (KeptScalars explains why a temporary one is unsafe beside data workers).
+        using Scalar decay = WeightDecay.ToScalar(), beta1 = Beta1.ToScalar(), beta2 = Beta2.ToScalar(), oneMinusBeta1 = (1 - Beta1).ToScalar(),
+            oneMinusBeta2 = (1 - Beta2).ToScalar(), root2 = Math.Sqrt(correction2).ToScalar(), epsilon = Epsilon.ToScalar(), rate = (-LearningRate / correction1).ToScalar();
         for (int i = 0; i < _parameters.Count; i++)
         {
             var p = _parameters[i];
             if (p.grad is not { } grad) continue;
-            var g = WeightDecay != 0 ? grad.add(p, alpha: WeightDecay) : grad;
+            var g = WeightDecay != 0 ? grad.add(p, alpha: decay) : grad;
             _first[i] ??= zeros_like(p).DetachFromDisposeScope();
             _second[i] ??= zeros_like(p).DetachFromDisposeScope();
-            _first[i]!.mul_(Beta1).add_(g, alpha: 1 - Beta1);
-            _second[i]!.mul_(Beta2).addcmul_(g, g, value: 1 - Beta2);
-            var denominator = _second[i]!.sqrt().div_(Math.Sqrt(correction2)).add_(Epsilon);
-            p.addcdiv_(_first[i]!, denominator, value: -LearningRate / correction1);
+            _first[i]!.mul_(beta1).add_(g, alpha: oneMinusBeta1);
+            _second[i]!.mul_(beta2).addcmul_(g, g, value: oneMinusBeta2);
+            var denominator = _second[i]!.sqrt().div_(root2).add_(epsilon, KeptScalars.One);
+            p.addcdiv_(_first[i]!, denominator, value: rate);
         }
     }
 

@@ -1,3 +1,4 @@
+using MobileNeXt.Layers;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -49,16 +50,19 @@ public sealed class MomentumSgd : IDisposable
     public void Step(double learningRate)
     {
         using var _ = no_grad();
+        // Scalars held for the whole step: a temporary one can be finalized by a GC a data worker starts while libtorch
+        // still reads it (KeptScalars explains it).
+        using Scalar decay = WeightDecay.ToScalar(), momentum = Momentum.ToScalar(), rate = (-learningRate).ToScalar();
         for (int i = 0; i < _parameters.Count; i++)
         {
             var p = _parameters[i];
             if (p.grad is not { } g) continue;
-            using var d = WeightDecay != 0 ? g.add(p, alpha: WeightDecay) : g.clone();
+            using var d = WeightDecay != 0 ? g.add(p, alpha: decay) : g.clone();
             if (_buffers[i] is { } b)
-                b.mul_(Momentum).add_(d);
+                b.mul_(momentum).add_(d, KeptScalars.One);
             else
                 _buffers[i] = d.clone().DetachFromDisposeScope();
-            p.add_(_buffers[i]!, alpha: -learningRate);
+            p.add_(_buffers[i]!, alpha: rate);
         }
     }
 
