@@ -2,13 +2,15 @@
 // validation mAP@0.5 (VOC07 11-point) after every epoch: Table 8's setting at the scale of a 2-core CPU.
 //
 //   sudo apt-get install dataset-fashion-mnist
-//   dotnet run -c Release --project samples/DetectScenes -- [model] [epochs] [output folder] [train scenes] [validation scenes] [Fashion-MNIST folder]
+//   dotnet run -c Release --project samples/DetectScenes -- [model] [epochs] [output folder] [train scenes] [validation scenes] [Fashion-MNIST folder] [backbone checkpoint]
 //
 // Defaults: mobilenext_050, the detection-scenes preset's 30 epochs, runs/detect-scenes-<model>, 1000 and 200 scenes of
 // 160² (RecipePresets.DetectionScenes says why each value is what it is), Debian's Fashion-MNIST; the learning-rate drops stay at 2/3 and 5/6 of
 // whatever length is asked for. bench/table8-scenes.sh trains mobilenext_050 and mobilenetv2_050 the same way (through
 // 'mobilenext train --task detection --preset detection-scenes') with the same budget. Run it again with the same output folder after Ctrl+C and it
-// resumes where it stopped. The result loads with `mobilenext eval <output>/best.pth` and `mobilenext detect --weights`.
+// resumes where it stopped. A backbone checkpoint (a classifier of the same network, e.g. from
+// 'mobilenext train --data fashion-mnist --preset fashion-mnist -m mobilenext_050') starts the detector's backbone from
+// it, as the paper starts from ImageNet; "" keeps the default Fashion-MNIST folder. The result loads with `mobilenext eval <output>/best.pth` and `mobilenext detect --weights`.
 using System.Globalization;
 using MobileNeXt.Detection.Training;
 using MobileNeXt.Training;
@@ -30,7 +32,8 @@ catch (ArgumentException e)
     return 2;
 }
 string output = args.Length > 2 ? args[2] : Path.Combine("runs", "detect-scenes-" + model);
-string? fashionMnist = args.Length > 5 ? args[5] : null;
+string? fashionMnist = args.Length > 5 && args[5].Length > 0 ? args[5] : null;
+string? backbone = args.Length > 6 ? args[6] : null;
 
 DetectionData data;
 try
@@ -50,7 +53,7 @@ catch (Exception e) when (e is FileNotFoundException or InvalidDataException)
 long steps = (long)epochs * Math.Max(1, train / preset.BatchSize);
 var options = preset with
 {
-    Model = model, Epochs = epochs, OutputDirectory = output,
+    Model = model, Epochs = epochs, OutputDirectory = output, InitialWeights = backbone,
     Milestones = [Math.Max(1, steps * 2 / 3), Math.Max(2, steps * 5 / 6)],
     WarmupIterations = (int)Math.Min(preset.WarmupIterations, Math.Max(1, steps / 4)),
 };
@@ -70,7 +73,7 @@ try
     });
 }
 // Bad input the library names (an unknown backbone, a checkpoint of another run in the output folder): one line, as the CLI does.
-catch (Exception e) when (e is ArgumentException or KeyNotFoundException or InvalidDataException)
+catch (Exception e) when (e is ArgumentException or KeyNotFoundException or InvalidDataException or FileNotFoundException)
 {
     Console.Error.WriteLine($"error: {(e is ArgumentException { ParamName: { } p } ? e.Message.Replace($" (Parameter '{p}')", "", StringComparison.Ordinal) : e.Message)}");
     return 1;
