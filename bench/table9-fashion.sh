@@ -13,9 +13,10 @@
 #           search step takes ~17 s on 2 threads here, this one ~3-4 s, so ~20 min per space.
 #   train:  `mobilenext train --genotype` (the trainer's loop with DARTS's evaluation recipe), 8 cells × 16 channels
 #           (DartsEvalOptions.FashionMnistSmall's size), batch 96, 10 epochs of 104 steps (~10,000 images per epoch,
-#           drawn from all 60,000), ~0.7 s per step on 2 threads, tested on all 10,000 test images after every epoch:
-#           ~15 min per cell.
-#   About 1 h 40 min in all. With 300 steps α moves little from uniform (its Adam lr is DARTS's 3e-4), so the
+#           drawn from all 60,000), tested on all 10,000 test images after every epoch. Measured: 2.0–2.7 min per
+#           epoch on 2 threads with the cores otherwise idle (the searched cells are 0.30–0.37 M parameters, heavier
+#           than the ~0.7 s-per-step cell the estimate was made with), so 20–27 min per cell.
+#   Searches measured at 20–26 min per space beside other runs. About 2 h 20 min in all. With 300 steps α moves little from uniform (its Adam lr is DARTS's 3e-4), so the
 #   three genotypes compare the spaces only weakly: read the α heat maps (search-<space>/alphas.png) next to the
 #   accuracies.
 #
