@@ -111,7 +111,13 @@ public sealed class ClassificationTask(TrainingData data) : TrainingTask
     }
 
     /// <summary>Top-1 and top-5 go into the log's own fields, as before tasks existed; nothing else is added.</summary>
-    public override EpochMetrics Record(EpochMetrics metrics, TaskEvaluation evaluation, TaskEvaluation? ema)
+    public override EpochMetrics Record(EpochMetrics metrics, TaskEvaluation evaluation, TaskEvaluation? ema) => RecordTopK(metrics, evaluation, ema);
+
+    /// <summary>
+    /// <see cref="Top1"/> and <see cref="Top5"/> of <paramref name="evaluation"/> (and of <paramref name="ema"/>) into the
+    /// log's own fields, for any task whose metric is a classifier's (a searched cell's network, too).
+    /// </summary>
+    public static EpochMetrics RecordTopK(EpochMetrics metrics, TaskEvaluation evaluation, TaskEvaluation? ema)
     {
         ArgumentNullException.ThrowIfNull(metrics);
         ArgumentNullException.ThrowIfNull(evaluation);

@@ -85,7 +85,9 @@ public sealed record DartsEvalOptions
     /// <see cref="LearningRate"/> for a batch of <see cref="BatchSize"/> (scaled linearly for another batch, as every
     /// preset here is), momentum without Nesterov, L2 decay on every parameter (<c>train.py</c> hands
     /// <c>model.parameters()</c> to SGD), no warm-up, a cosine to 0 stepped once per epoch, gradient-norm clipping, no
-    /// label smoothing, no dropout, no EMA, 32² inputs. The network and regularisers go to the task
+    /// label smoothing, no dropout, no EMA, 32² inputs. The cosine is <c>train.py</c>'s <c>CosineAnnealingLR(optimizer,
+    /// epochs)</c> (eta_min 0) stepped at the top of every epoch; with the PyTorch 0.3 DARTS ran on, whose scheduler
+    /// constructor leaves <c>last_epoch</c> at −1, that gives epoch e the rate of e: 0.025 for the first, as its logs print. The network and regularisers go to the task
     /// (<see cref="DartsEvalSettings.From"/>).
     /// </summary>
     public TrainingOptions TrainingOptions()
@@ -117,15 +119,4 @@ public sealed record DartsEvalOptions
             Seed = Seed,
         };
     }
-
-    /// <summary>
-    /// The learning rate of 0-based <paramref name="epoch"/>: cosine annealing from <see cref="LearningRate"/> to 0 over
-    /// <see cref="Epochs"/>, stepped per epoch (<c>train.py</c>: <c>CosineAnnealingLR(optimizer, float(args.epochs))</c>, eta_min 0;
-    /// with the PyTorch 0.3 DARTS ran on, whose scheduler constructor leaves <c>last_epoch</c> at −1, the
-    /// <c>scheduler.step()</c> at the top of epoch e gives epoch e the rate of e: 0.025 for the first, as its logs print).
-    /// </summary>
-    public double LearningRateAt(int epoch) => LearningRate * (1 + Math.Cos(Math.PI * epoch / Epochs)) / 2;
-
-    /// <summary>The drop-path probability of 0-based <paramref name="epoch"/>: <c>drop_path_prob · epoch / epochs</c> (<c>train.py</c>).</summary>
-    public double DropPathAt(int epoch) => DropPath * epoch / Epochs;
 }

@@ -204,14 +204,8 @@ public sealed class DartsEvalTask : TrainingTask
     {
         ArgumentNullException.ThrowIfNull(model);
         var (top1, top5, _) = Test((nn.Module<Tensor, Tensor>)model, _testLoader!, Context.Device, Context.Options.ChannelsLast, Context.Communicator);
-        return new TaskEvaluation(new Dictionary<string, double> { [Top1] = top1, [Top5] = top5 }, Top1);
+        return new TaskEvaluation(new Dictionary<string, double> { [ClassificationTask.Top1] = top1, [ClassificationTask.Top5] = top5 }, ClassificationTask.Top1);
     }
-
-    /// <summary>The name of the primary metric, top-1 on the test set in %.</summary>
-    public const string Top1 = "top-1";
-
-    /// <summary>The second metric's name.</summary>
-    public const string Top5 = "top-5";
 
     /// <summary>
     /// Top-1 and top-5 (in %) and the number of images of <paramref name="network"/> (evaluation mode; its mode is
@@ -267,18 +261,8 @@ public sealed class DartsEvalTask : TrainingTask
     }
 
     /// <summary>Top-1 and top-5 go into the log's own fields, as a classifier's do, so the plots and summaries read them.</summary>
-    public override Training.Reporting.EpochMetrics Record(Training.Reporting.EpochMetrics metrics, TaskEvaluation evaluation, TaskEvaluation? ema)
-    {
-        ArgumentNullException.ThrowIfNull(metrics);
-        ArgumentNullException.ThrowIfNull(evaluation);
-        return metrics with
-        {
-            Top1 = evaluation.Metrics[Top1],
-            Top5 = evaluation.Metrics[Top5],
-            EmaTop1 = ema?.Metrics[Top1],
-            EmaTop5 = ema?.Metrics[Top5],
-        };
-    }
+    public override Training.Reporting.EpochMetrics Record(Training.Reporting.EpochMetrics metrics, TaskEvaluation evaluation, TaskEvaluation? ema) =>
+        ClassificationTask.RecordTopK(metrics, evaluation, ema);
 
     /// <summary>Everything but the classifier and the auxiliary head, and every BatchNorm.</summary>
     public override (IReadOnlyList<Parameter> Parameters, IReadOnlyList<nn.Module> Norms) Backbone(nn.Module model)

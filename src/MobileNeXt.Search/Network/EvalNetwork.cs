@@ -62,7 +62,7 @@ public sealed class EvalNetwork : nn.Module<Tensor, Tensor>
 
     /// <summary>
     /// Probability with which each cell drops the output of each non-identity operation in training. DARTS raises it
-    /// linearly over the run, <c>drop_path_prob · epoch / epochs</c> (<c>train.py</c>; <see cref="Evaluation.DartsEvalOptions.DropPathAt"/>).
+    /// linearly over the run, <c>drop_path_prob · epoch / epochs</c> (<c>train.py</c>; <see cref="Evaluation.DartsEvalTask.DropPathAt"/>).
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">Outside [0, 1).</exception>
     public double DropPathProbability

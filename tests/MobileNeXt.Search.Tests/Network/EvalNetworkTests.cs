@@ -1,3 +1,4 @@
+using MobileNeXt.Training.Data;
 using MobileNeXt.Search.Evaluation;
 using MobileNeXt.Search.Network;
 using MobileNeXt.Search.Operations;
@@ -57,10 +58,13 @@ public class EvalNetworkTests
     [Fact]
     public void Should_raise_drop_path_linearly_to_its_maximum_as_DARTS_train_py()
     {
-        var o = DartsEvalOptions.Darts;
-        o.DropPathAt(0).Should().Be(0);
-        o.DropPathAt(300).Should().BeApproximately(0.1, 1e-15);
-        o.DropPathAt(599).Should().BeApproximately(0.2 * 599 / 600, 1e-15);
+        // the task that sets it every epoch, with DARTS's 0.2 over 600 epochs
+        var task = new DartsEvalTask(DartsEvalSettings.From(Genotype.DartsV2, DartsEvalOptions.Darts),
+            new SyntheticShapesDataset(new SyntheticShapesOptions { Count = 4, ImageSize = 32 }), new SyntheticShapesDataset(new SyntheticShapesOptions { Count = 4, ImageSize = 32 }),
+            MobileNeXt.Inference.NormalizationStatistics.Identity);
+        task.DropPathAt(0, 600).Should().Be(0);
+        task.DropPathAt(300, 600).Should().BeApproximately(0.1, 1e-15);
+        task.DropPathAt(599, 600).Should().BeApproximately(0.2 * 599 / 600, 1e-15);
     }
 
     [Fact]
@@ -71,9 +75,12 @@ public class EvalNetworkTests
         var o = DartsEvalOptions.Darts;
         (o.BatchSize, o.Epochs, o.Channels, o.Layers, o.CutoutLength, o.CropPadding).Should().Be((96, 600, 36, 20, 16, 4));
         (o.LearningRate, o.Momentum, o.WeightDecay, o.GradientClip, o.AuxiliaryWeight, o.DropPath).Should().Be((0.025, 0.9, 3e-4, 5.0, 0.4, 0.2));
-        o.LearningRateAt(0).Should().Be(0.025);
-        o.LearningRateAt(300).Should().BeApproximately(0.0125, 1e-15); // cos(π/2) = 0
-        o.LearningRateAt(600).Should().BeApproximately(0, 1e-15);
+        // the trainer's schedule for it, 10 steps per epoch at batch 96: one rate per epoch, cosine over the 600
+        var schedule = MobileNeXt.Training.Optimization.LearningRateSchedule.From(o.TrainingOptions(), 10, 96);
+        schedule.At(0).Should().BeApproximately(0.025, 1e-15);
+        schedule.At(9).Should().Be(schedule.At(0), "the rate changes only at epoch boundaries");
+        schedule.At(3000).Should().BeApproximately(0.0125, 1e-15); // epoch 300: cos(π/2) = 0
+        schedule.At(5999).Should().BeApproximately(0.025 * (1 + Math.Cos(Math.PI * 599 / 600)) / 2, 1e-15);
     }
 
     [Fact]
