@@ -19,7 +19,7 @@ public static class RankProgram
     {
         if (args.Length < 2)
         {
-            Console.Error.WriteLine("usage: dotnet MobileNeXt.Distributed.Tests.dll <collectives|sgd|step|throw|unhandled|bench|train|train-resume <last.pth>|train-throw|train-probe|bench-step <steps> [threads] [batch] [size] [model]> <outdir>");
+            Console.Error.WriteLine("usage: dotnet MobileNeXt.Distributed.Tests.dll <collectives|sgd|step|throw|unhandled|bench|train|train-resume <last.pth>|train-throw|train-probe|train-darts|bench-step <steps> [threads] [batch] [size] [model]> <outdir>");
             return 2;
         }
         var (scenario, extra, outDir) = (args[0], args[1..^1], args[^1]);
@@ -40,6 +40,7 @@ public static class RankProgram
             "train-resume" => TrainerScenarios.ResumeWithThisManyRanks(comm, extra[0], outDir),
             "train-throw" => TrainerScenarios.ThrowInsideTraining(comm, outDir),
             "train-probe" => TrainerScenarios.Probe(comm, outDir),
+            "train-darts" => TrainerScenarios.TrainDarts(comm, outDir),
             "bench-step" => TrainerScenarios.BenchStep(comm, extra),
             _ => throw new ArgumentException($"unknown scenario '{scenario}'"),
         });

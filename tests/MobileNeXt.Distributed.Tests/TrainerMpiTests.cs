@@ -98,6 +98,23 @@ public sealed class TrainerMpiTests(MpiJob mpi, ITestOutputHelper log)
     }
 
     [Fact]
+    public void A_searched_cell_trains_on_two_ranks_in_lock_step_and_tests_on_the_whole_test_set()
+    {
+        var job = mpi.Run("train-darts");
+        log.WriteLine($"train-darts job: {job.Elapsed.TotalSeconds:F1} s");
+        job.ExitCode.Should().Be(0, "the job must succeed; its output:\n{0}", job.Output);
+        job.Bytes("darts-state-rank1.bin").Should().Equal(job.Bytes("darts-state-rank0.bin"), "both ranks end with the same network");
+        var rank0 = job.Text("darts-rank0.txt").Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        rank0[0].Should().Be("steps 8, per epoch 4", "32 images per rank in batches of 8, 2 epochs");
+        job.Text("darts-rank1.txt").Should().Be(job.Text("darts-rank0.txt"), "the test counts are summed over the ranks, so both log the same top-1/top-5");
+        // One process testing the final network on all 15 images (DartsEvalTask.Test) gives the top-1/top-5 the two
+        // ranks' shards (8 + 7 images) summed to; a rank reporting only its own shard would give k/8 or k/7.
+        var alone = job.Text("darts-one-process.txt").Trim();
+        alone.Should().EndWith("images 15");
+        rank0[^1].Should().Be($"epoch 2: {alone[..alone.IndexOf(" images", StringComparison.Ordinal)]}");
+    }
+
+    [Fact]
     public void Bench_step_runs_on_two_ranks_and_prints_one_json_line_per_rank()
     {
         var job = mpi.Run("bench-step", 2, "1", "1", "2", "32", "mobilenext_035");

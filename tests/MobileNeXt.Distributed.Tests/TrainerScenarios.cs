@@ -3,6 +3,9 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using MobileNeXt.Models;
+using MobileNeXt.Inference;
+using MobileNeXt.Search.Evaluation;
+using MobileNeXt.Search.Network;
 using MobileNeXt.Training;
 using MobileNeXt.Training.Checkpoints;
 using MobileNeXt.Training.Data;
@@ -78,6 +81,41 @@ internal static class TrainerScenarios
             File.WriteAllBytes(Path.Combine(outDir, $"resumed-state-rank{r}.bin"), RankProgram.StateBytes(second.Model, second.Ema!.Module));
         }
         File.WriteAllLines(Path.Combine(outDir, $"train-rank{r}.txt"), lines);
+        return 0;
+    }
+
+    /// <summary>
+    /// A searched cell's network (DARTS_V2, 5 cells of 4 channels) trained by <see cref="DartsEvalTask"/> on every
+    /// rank: 64 training images (32 per rank, batches of 8), 2 epochs, tested on 15 images, which the ranks split 8
+    /// and 7. Each rank writes its final state and the top-1/top-5 the trainer logged per epoch; rank 0 also writes the
+    /// top-1/top-5 and image count of one process testing the final network on all 15 images.
+    /// </summary>
+    internal static int TrainDarts(ICommunicator comm, string outDir)
+    {
+        int r = comm.Rank;
+        var train = new SyntheticShapesDataset(new SyntheticShapesOptions { Count = 64, ImageSize = 32, NumClasses = 4, Seed = 1 });
+        var test = new SyntheticShapesDataset(new SyntheticShapesOptions { Count = 15, ImageSize = 32, NumClasses = 4, Seed = 2 });
+        var settings = DartsEvalSettings.From(Genotype.DartsV2, DartsEvalOptions.Darts with { Channels = 4, Layers = 5 });
+        var options = DartsEvalOptions.Darts.TrainingOptions() with
+        {
+            Epochs = 2,
+            BatchSize = 8,
+            ReferenceBatchSize = 16,
+            Workers = 1,
+            Threads = 1,
+            OutputDirectory = RunFolder(outDir, "darts", r),
+        };
+        using var trainer = new Trainer(options, new DartsEvalTask(settings, train, test, NormalizationStatistics.Identity, "synthetic"), comm);
+        var result = trainer.Run();
+        string F(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+        File.WriteAllLines(Path.Combine(outDir, $"darts-rank{r}.txt"),
+            [$"steps {result.GlobalStep}, per epoch {trainer.StepsPerEpoch}", .. result.Epochs.Select(e => $"epoch {e.Epoch}: top-1 {F(e.Top1)} top-5 {F(e.Top5)}")]);
+        File.WriteAllBytes(Path.Combine(outDir, $"darts-state-rank{r}.bin"), RankProgram.StateBytes(trainer.Network));
+        if (r == 0)
+        {
+            var (top1, top5, images) = DartsEvalTask.Test((nn.Module<Tensor, Tensor>)trainer.Network, test, NormalizationStatistics.Identity, batchSize: 8, workers: 1);
+            File.WriteAllText(Path.Combine(outDir, "darts-one-process.txt"), $"top-1 {F(top1)} top-5 {F(top5)} images {images}");
+        }
         return 0;
     }
 
