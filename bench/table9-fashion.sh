@@ -14,9 +14,9 @@
 #   train:  `mobilenext train --genotype` (the trainer's loop with DARTS's evaluation recipe), 8 cells × 16 channels
 #           (DartsEvalOptions.FashionMnistSmall's size), batch 96, 10 epochs of 104 steps (~10,000 images per epoch,
 #           drawn from all 60,000), tested on all 10,000 test images after every epoch. Measured: 2.0–2.7 min per
-#           epoch on 2 threads with the cores otherwise idle (the searched cells are 0.30–0.37 M parameters, heavier
-#           than the ~0.7 s-per-step cell the estimate was made with), so 20–27 min per cell.
-#   Searches measured at 20–26 min per space beside other runs. About 2 h 20 min in all. With 300 steps α moves little from uniform (its Adam lr is DARTS's 3e-4), so the
+#           epoch on 2 threads with the cores otherwise idle for the 0.30–0.37 M-parameter cells, and 3.7–5.3 min
+#           for the 0.52 M darts+ir cell beside other work, so 20–50 min per cell.
+#   Searches measured at 20–26 min per space beside other runs. About 2 h 40 min in all. With 300 steps α moves little from uniform (its Adam lr is DARTS's 3e-4), so the
 #   three genotypes compare the spaces only weakly: read the α heat maps (search-<space>/alphas.png) next to the
 #   accuracies.
 #
