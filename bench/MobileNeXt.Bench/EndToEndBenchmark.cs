@@ -69,12 +69,13 @@ internal static class EndToEndBenchmark
         double median = rates.Order().ElementAt(epochs / 2);
         Console.WriteLine($"# Steady throughput: mobilenext_035, 32², batch 64, synthetic shapes, {options.Workers} workers, {used} libtorch thread(s) ({(threads is null ? "the trainer's choice" : "--threads")}), {(channelsLast ? "channels-last" : "NCHW")}");
         Console.WriteLine();
-        Console.WriteLine("| epoch | img/s | vs median | median step | longest step |");
-        Console.WriteLine("|---|---|---|---|---|");
+        Console.WriteLine("| epoch | img/s | vs median | median step | longest step | CPU stolen by the host | GC pauses |");
+        Console.WriteLine("|---|---|---|---|---|---|---|");
         for (int e = 0; e < epochs; e++)
         {
             var (typical, longest) = clock.StepMilliseconds(e);
-            Console.WriteLine($"| {e + 1} | {rates[e]:0} | {(int)Math.Round((rates[e] / median - 1) * 100):+0;-0;0} % | {typical:0.0} ms | {longest:0.0} ms |");
+            var (steal, gcPause) = clock.Interference(e);
+            Console.WriteLine($"| {e + 1} | {rates[e]:0} | {(int)Math.Round((rates[e] / median - 1) * 100):+0;-0;0} % | {typical:0.0} ms | {longest:0.0} ms | {steal:0.0} % | {gcPause:0} ms |");
         }
         Console.WriteLine();
         Console.WriteLine($"Largest distance from the median: {rates.Max(r => Math.Abs(r / median - 1)) * 100:0} %");
@@ -97,11 +98,28 @@ internal static class EndToEndBenchmark
     private sealed class StepClock(int batch) : ITrainingProgress
     {
         private readonly Dictionary<int, List<(long Ticks, int Step)>> _ends = [];
+        private readonly Dictionary<int, (CpuTimes Cpu, TimeSpan GcPause)> _first = [], _last = [];
 
         public void OnStep(StepReport report)
         {
             if (!_ends.TryGetValue(report.Epoch, out var list)) _ends[report.Epoch] = list = [];
             list.Add((Stopwatch.GetTimestamp(), report.StepInEpoch));
+            // the same span ImagesPerSecond counts: from the end of the first step to the end of the last
+            var now = (CpuTimes.Read(), GC.GetTotalPauseDuration());
+            if (report.StepInEpoch == 1) _first[report.Epoch] = now;
+            _last[report.Epoch] = now;
+        }
+
+        /// <summary>
+        /// The share of the machine's CPU time the hypervisor gave to others during <paramref name="epoch"/> (steal in
+        /// /proc/stat; NaN where it cannot be read) and how long .NET's garbage collector paused this process.
+        /// </summary>
+        public (double StealPercent, double GcPauseMs) Interference(int epoch)
+        {
+            var (a, ga) = _first[epoch];
+            var (b, gb) = _last[epoch];
+            double total = b.Total - a.Total;
+            return (total > 0 ? 100.0 * (b.Steal - a.Steal) / total : double.NaN, (gb - ga).TotalMilliseconds);
         }
 
         public void OnEpoch(EpochMetrics metrics) { }
@@ -126,6 +144,25 @@ internal static class EndToEndBenchmark
             var (t0, s0) = list[Math.Max(from, 1) - 1];
             var (t1, s1) = list[^1];
             return (s1 - s0) * (double)batch / ((t1 - t0) / (double)Stopwatch.Frequency);
+        }
+    }
+}
+
+/// <summary>The machine's CPU time in clock ticks from the first line of /proc/stat: all of it, and the part stolen by the hypervisor.</summary>
+internal readonly record struct CpuTimes(long Total, long Steal)
+{
+    public static CpuTimes Read()
+    {
+        try
+        {
+            // "cpu  user nice system idle iowait irq softirq steal guest guest_nice" (proc(5)); guest time is already in user
+            var fields = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            var values = fields.Skip(1).Take(8).Select(long.Parse).ToArray();
+            return new CpuTimes(values.Sum(), values.Length > 7 ? values[7] : 0);
+        }
+        catch (IOException)
+        {
+            return new CpuTimes(0, 0);
         }
     }
 }

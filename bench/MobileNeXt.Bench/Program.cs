@@ -7,6 +7,7 @@ using MobileNeXt.Bench;
 //                                                         -- detect [threads=2] [iterations=20]
 //                                                         -- data [images=512]
 //                                                         -- train-step [threads=2] [iterations=10]
+//                                                         -- train-step-pointwise [threads=2] [rounds=8]
 //                                                         -- train-fed [steps=12] [workers=1]
 //                                                         -- train-steady [epochs=6] [threads|auto] [channels-last=true]
 // Both sides run with freed memory kept for reuse (TorchRuntime.RetainFreedMemory here, the same glibc tunables for the
@@ -37,6 +38,9 @@ switch (mode)
     case "train-step":
         TrainingBenchmark.Step(Arg(1, 2), Arg(2, 10));
         return 0;
+    case "train-step-pointwise":
+        TrainingBenchmark.StepPointwise(Arg(1, 2), Arg(2, 8));
+        return 0;
     case "train-step-alone":
         TrainingBenchmark.StepAlone(Arg(1, 2), Arg(2, 10));
         return 0;
@@ -47,7 +51,7 @@ switch (mode)
         EndToEndBenchmark.Steady(Arg(1, 6), args.Length > 2 && args[2] != "auto" ? Arg(2, 0) : null, args.Length <= 3 || bool.Parse(args[3]));
         return 0;
     default:
-        Console.Error.WriteLine($"error: unknown benchmark '{mode}'; use: inference | int8 | detect | data | train-step | train-fed | train-steady");
+        Console.Error.WriteLine($"error: unknown benchmark '{mode}'; use: inference | int8 | detect | data | train-step | train-step-pointwise | train-fed | train-steady");
         return 2;
 }
 

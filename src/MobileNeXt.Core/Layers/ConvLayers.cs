@@ -24,26 +24,17 @@ internal static class ConvLayers
     /// <summary>
     /// Runs <paramref name="module"/> on <paramref name="x"/>: <c>module.call(x)</c>, except that on a channels-last
     /// input (<see cref="MemoryLayout"/>) every pointwise convolution inside it — directly, or in nested Sequentials —
-    /// runs as the matrix product it is (<see cref="PointwiseAsMatmul"/>). Inputs in the default layout take the plain
-    /// path, hooks included.
+    /// goes through <see cref="Pointwise"/>, which uses oneDNN's 1×1 kernel only where it has been checked to be right
+    /// and otherwise computes the matrix product the convolution is. Inputs in the default layout take the plain path,
+    /// hooks included.
     /// </summary>
-    /// <remarks>
-    /// Why: libtorch 2.10's oneDNN (3.7.1) picks its <c>brgconv_1x1:avx512_core</c> kernel for an f32 1×1 conv on
-    /// channels-last input, and on this project's AVX-512 machines (AMD Zen 5) that kernel returns outputs 8–38 % off
-    /// (relative L2 against float64) for many layer shapes — 80, 112, 176, 200, 208, 272 and 1280 output channels among
-    /// those probed — with the failures moving with batch size and thread count (960→208 at 7²: right for batch 8 on one
-    /// thread, wrong for batch 32 on one thread and for every batch on two), so no shape can be trusted. MobileNeXt-1.0's last block (960 → 208 → 1280) hits it,
-    /// and its gradients at initialisation then point 25° away from the exact ones (MemoryLayoutTests). A 1×1 conv on
-    /// NHWC data is exactly a GEMM over the N·H·W rows, which libtorch computes correctly — though more slowly here
-    /// (MKL's AVX2 path on this CPU; a mobilenext_100 batch-32 step took 0.94 s with the wrong kernel and 0.97–1.3 s this way).
-    /// </remarks>
     public static Tensor Run(nn.Module<Tensor, Tensor> module, Tensor x)
     {
         if (!MemoryLayout.IsChannelsLast(x)) return module.call(x);
         switch (module)
         {
             case Conv2d conv when IsPointwise(conv):
-                return PointwiseAsMatmul(conv, x);
+                return Pointwise(conv, x);
             case Sequential sequential:
                 // Sequential's own contract: intermediate results are disposed as soon as the next layer has run.
                 var y = x;
@@ -75,24 +66,52 @@ internal static class ConvLayers
     }
 
     /// <summary>
-    /// A 1×1, stride-1 conv of a channels-last batch as (N·H·W × C_in) · Wᵀ, per group for a grouped conv (MobileNeXt†
-    /// 1.1's groups of 2, which oneDNN's 1×1 kernel gets wrong too); the result is channels-last too.
+    /// A 1×1, stride-1 conv of the channels-last batch <paramref name="x"/>, by <see cref="MemoryLayout.PointwiseConvolutions"/>:
+    /// libtorch's kernel (<c>conv2d</c>) where <see cref="PointwiseKernelCheck"/> has found it right
+    /// for this shape, batch and thread count, else the matrix product.
     /// </summary>
-    private static Tensor PointwiseAsMatmul(Conv2d conv, Tensor x)
+    /// <remarks>
+    /// Why: libtorch 2.10's oneDNN (3.7.1) picks its <c>brgconv_1x1:avx512_core</c> kernel for an f32 1×1 conv on
+    /// channels-last input, and on some of this project's AVX-512 machines (AMD Zen 5) that kernel returned outputs
+    /// 8–38 % off (relative L2 against float64) for many layer shapes — 80, 112, 176, 200, 208, 272 and 1280 output
+    /// channels among those probed — with the failures moving with batch size and thread count (960→208 at 7²: right
+    /// for batch 8 on one thread, wrong for batch 32 on one thread and for every batch on two); MobileNeXt-1.0's
+    /// gradients at initialisation then pointed 25° away from the exact ones (MemoryLayoutTests). Other machines of the
+    /// same family compute every shape right, and there the kernel makes a mobilenext_100 batch-32 training step
+    /// 0.74 s against 0.91 s through the matrix product (medians of 16 interleaved steps, 2 threads). A 1×1 conv on
+    /// NHWC data is exactly a GEMM over the N·H·W rows, which libtorch computes correctly everywhere.
+    /// </remarks>
+    private static Tensor Pointwise(Conv2d conv, Tensor x)
+    {
+        var weight = conv.weight!;
+        bool useKernel = MemoryLayout.PointwiseConvolutions switch
+        {
+            PointwiseConvolutionPath.OneDnn => true,
+            PointwiseConvolutionPath.MatrixProduct => false,
+            _ => PointwiseKernelCheck.IsRight(x, weight, conv.bias, conv.groups),
+        };
+        return useKernel ? PointwiseKernelCheck.Kernel(x, weight, conv.bias, conv.groups) : PointwiseAsMatmul(x, weight, conv.bias, conv.groups);
+    }
+
+    /// <summary>
+    /// A 1×1, stride-1 conv of a channels-last batch as (N·H·W × C_in) · Wᵀ, per group for a grouped conv (MobileNeXt†
+    /// 1.1's groups of 2); the result is channels-last too.
+    /// </summary>
+    internal static Tensor PointwiseAsMatmul(Tensor x, Tensor weight4d, Tensor? bias, long groups)
     {
         using var rows = x.permute(0, 2, 3, 1);                 // N×H×W×C_in, contiguous: no copy
-        using var weight = conv.weight!.flatten(1);              // C_out×C_in/g view of the C_out×C_in/g×1×1 parameter
-        if (conv.groups == 1)
+        using var weight = weight4d.flatten(1);                  // C_out×C_in/g view of the C_out×C_in/g×1×1 parameter
+        if (groups == 1)
         {
-            using var y = nn.functional.linear(rows, weight, conv.bias);
+            using var y = nn.functional.linear(rows, weight, bias);
             return y.permute(0, 3, 1, 2);
         }
-        long g = conv.groups, n = rows.shape[0], h = rows.shape[1], w = rows.shape[2];
+        long g = groups, n = rows.shape[0], h = rows.shape[1], w = rows.shape[2];
         using var grouped = rows.reshape(n, h, w, g, rows.shape[3] / g);       // group-major channels, as conv2d splits them
         using var weights = weight.reshape(g, weight.shape[0] / g, weight.shape[1]);
         using var product = einsum("nhwgi,goi->nhwgo", grouped, weights);
         using var flat = product.reshape(n, h, w, weight.shape[0]);
-        using var biased = conv.bias is null ? flat.alias() : flat.add(conv.bias);
+        using var biased = bias is null ? flat.alias() : flat.add(bias);
         return biased.permute(0, 3, 1, 2);
     }
 

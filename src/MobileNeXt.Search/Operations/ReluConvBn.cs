@@ -29,6 +29,6 @@ public sealed class ReluConvBn : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    /// <inheritdoc />
-    public override Tensor forward(Tensor x) => op.call(x);
+    /// <summary>The operation; on a channels-last batch its 1×1 convolution takes Core's checked pointwise path (<c>ConvLayers.Run</c>).</summary>
+    public override Tensor forward(Tensor x) => MobileNeXt.Layers.ConvLayers.Run(op, x);
 }
