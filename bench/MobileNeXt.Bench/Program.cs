@@ -7,7 +7,7 @@ using MobileNeXt.Bench;
 //                                                         -- detect [threads=2] [iterations=20]
 //                                                         -- data [images=512]
 //                                                         -- train-step [threads=2] [iterations=10]
-//                                                         -- train-step-pointwise [threads=2] [rounds=8]
+//                                                         -- train-step-pointwise [threads=2] [rounds=4]
 //                                                         -- train-fed [steps=12] [workers=1]
 //                                                         -- train-steady [epochs=6] [threads|auto] [channels-last=true]
 // Both sides run with freed memory kept for reuse (TorchRuntime.RetainFreedMemory here, the same glibc tunables for the
@@ -39,7 +39,7 @@ switch (mode)
         TrainingBenchmark.Step(Arg(1, 2), Arg(2, 10));
         return 0;
     case "train-step-pointwise":
-        TrainingBenchmark.StepPointwise(Arg(1, 2), Arg(2, 8));
+        TrainingBenchmark.StepPointwise(Arg(1, 2), Arg(2, 4));
         return 0;
     case "train-step-alone":
         TrainingBenchmark.StepAlone(Arg(1, 2), Arg(2, 10));

@@ -5,13 +5,14 @@ using static TorchSharp.torch;
 namespace MobileNeXt.Core.Tests;
 
 /// <summary>
-/// The checked pointwise path (<see cref="MemoryLayout.PointwiseConvolutions"/>): libtorch's 1×1 kernel is used for a
-/// channels-last batch only where it agrees with the matrix product. A deliberately wrong kernel stands in for the
+/// The checked pointwise path (<see cref="MemoryLayout.PointwiseConvolutions"/> = Checked): libtorch's 1×1 kernel is
+/// used for a channels-last batch only where it agrees with the matrix product. A deliberately wrong kernel stands in for the
 /// oneDNN kernel that was 8–38 % off on some machines. Alone: the kernel and the verdicts are process-wide.
 /// </summary>
 [Collection(ProcessHeapCollection.Name)]
 public sealed class PointwiseKernelCheckTests : IDisposable
 {
+    private readonly PointwiseConvolutionPath _default = MemoryLayout.PointwiseConvolutions;
     private int _calls;
 
     public PointwiseKernelCheckTests()
@@ -24,7 +25,20 @@ public sealed class PointwiseKernelCheckTests : IDisposable
     {
         PointwiseKernelCheck.Kernel = PointwiseKernelCheck.DefaultKernel;
         PointwiseKernelCheck.Reset();
-        MemoryLayout.PointwiseConvolutions = PointwiseConvolutionPath.Checked;
+        MemoryLayout.PointwiseConvolutions = _default;
+    }
+
+    [Fact]
+    public void Should_default_to_the_matrix_product_and_not_call_the_kernel()
+    {
+        MemoryLayout.PointwiseConvolutions = _default;
+        _default.Should().Be(PointwiseConvolutionPath.MatrixProduct);
+        PointwiseKernelCheck.Kernel = WrongForward;
+        var (conv, x) = Layer();
+        using var _ = no_grad();
+        using var y = ConvLayers.Run(conv, x);
+        _calls.Should().Be(0);
+        ErrorAgainstExact(conv, x, y).Should().BeLessThan(1e-5);
     }
 
     // libtorch's conv2d, counted

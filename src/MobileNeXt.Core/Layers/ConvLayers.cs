@@ -24,8 +24,8 @@ internal static class ConvLayers
     /// <summary>
     /// Runs <paramref name="module"/> on <paramref name="x"/>: <c>module.call(x)</c>, except that on a channels-last
     /// input (<see cref="MemoryLayout"/>) every pointwise convolution inside it — directly, or in nested Sequentials —
-    /// goes through <see cref="Pointwise"/>, which uses oneDNN's 1×1 kernel only where it has been checked to be right
-    /// and otherwise computes the matrix product the convolution is. Inputs in the default layout take the plain path,
+    /// goes through <see cref="Pointwise"/>: the matrix product the convolution is, or by choice libtorch's 1×1 kernel
+    /// where it has been checked to be right. Inputs in the default layout take the plain path,
     /// hooks included.
     /// </summary>
     public static Tensor Run(nn.Module<Tensor, Tensor> module, Tensor x)
@@ -67,8 +67,8 @@ internal static class ConvLayers
 
     /// <summary>
     /// A 1×1, stride-1 conv of the channels-last batch <paramref name="x"/>, by <see cref="MemoryLayout.PointwiseConvolutions"/>:
-    /// libtorch's kernel (<c>conv2d</c>) where <see cref="PointwiseKernelCheck"/> has found it right
-    /// for this shape, batch and thread count, else the matrix product.
+    /// the matrix product (the default), or libtorch's kernel (<c>conv2d</c>) unchecked or where
+    /// <see cref="PointwiseKernelCheck"/> has found it right for this shape, batch and thread count.
     /// </summary>
     /// <remarks>
     /// Why: libtorch 2.10's oneDNN (3.7.1) picks its <c>brgconv_1x1:avx512_core</c> kernel for an f32 1×1 conv on
@@ -76,10 +76,10 @@ internal static class ConvLayers
     /// 8–38 % off (relative L2 against float64) for many layer shapes — 80, 112, 176, 200, 208, 272 and 1280 output
     /// channels among those probed — with the failures moving with batch size and thread count (960→208 at 7²: right
     /// for batch 8 on one thread, wrong for batch 32 on one thread and for every batch on two); MobileNeXt-1.0's
-    /// gradients at initialisation then pointed 25° away from the exact ones (MemoryLayoutTests). Other machines of the
-    /// same family compute every shape right, and there the kernel makes a mobilenext_100 batch-32 training step
-    /// 0.74 s against 0.91 s through the matrix product (medians of 16 interleaved steps, 2 threads). A 1×1 conv on
-    /// NHWC data is exactly a GEMM over the N·H·W rows, which libtorch computes correctly everywhere.
+    /// gradients at initialisation then pointed 25° away from the exact ones (MemoryLayoutTests). On other machines of
+    /// the same family it is right for every shape, but not reliably faster: a mobilenext_100 batch-32 training step
+    /// with it ran at 0.69–1.28× the matrix product's speed from one run to the next (bench <c>train-step-pointwise</c>).
+    /// A 1×1 conv on NHWC data is exactly a GEMM over the N·H·W rows, which libtorch computes correctly everywhere.
     /// </remarks>
     private static Tensor Pointwise(Conv2d conv, Tensor x)
     {
@@ -87,8 +87,8 @@ internal static class ConvLayers
         bool useKernel = MemoryLayout.PointwiseConvolutions switch
         {
             PointwiseConvolutionPath.OneDnn => true,
-            PointwiseConvolutionPath.MatrixProduct => false,
-            _ => PointwiseKernelCheck.IsRight(x, weight, conv.bias, conv.groups),
+            PointwiseConvolutionPath.Checked => PointwiseKernelCheck.IsRight(x, weight, conv.bias, conv.groups),
+            _ => false,
         };
         return useKernel ? PointwiseKernelCheck.Kernel(x, weight, conv.bias, conv.groups) : PointwiseAsMatmul(x, weight, conv.bias, conv.groups);
     }
