@@ -69,13 +69,13 @@ internal static class EndToEndBenchmark
         double median = rates.Order().ElementAt(epochs / 2);
         Console.WriteLine($"# Steady throughput: mobilenext_035, 32², batch 64, synthetic shapes, {options.Workers} workers, {used} libtorch thread(s) ({(threads is null ? "the trainer's choice" : "--threads")}), {(channelsLast ? "channels-last" : "NCHW")}");
         Console.WriteLine();
-        Console.WriteLine("| epoch | img/s | vs median | median step | longest step | CPU stolen by the host | GC pauses |");
-        Console.WriteLine("|---|---|---|---|---|---|---|");
+        Console.WriteLine("| epoch | img/s | vs median | median step | longest step | CPU stolen by the host | GC pauses | after the epoch: in-cache loop | memory pass |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
         for (int e = 0; e < epochs; e++)
         {
             var (typical, longest) = clock.StepMilliseconds(e);
             var (steal, gcPause) = clock.Interference(e);
-            Console.WriteLine($"| {e + 1} | {rates[e]:0} | {(int)Math.Round((rates[e] / median - 1) * 100):+0;-0;0} % | {typical:0.0} ms | {longest:0.0} ms | {steal:0.0} % | {gcPause:0} ms |");
+            Console.WriteLine($"| {e + 1} | {rates[e]:0} | {(int)Math.Round((rates[e] / median - 1) * 100):+0;-0;0} % | {typical:0.0} ms | {longest:0.0} ms | {steal:0.0} % | {gcPause:0} ms | {clock.Probes[e].Cache:0.0} ms | {clock.Probes[e].Memory:0.0} ms |");
         }
         Console.WriteLine();
         Console.WriteLine($"Largest distance from the median: {rates.Max(r => Math.Abs(r / median - 1)) * 100:0} %");
@@ -122,7 +122,10 @@ internal static class EndToEndBenchmark
             return (total > 0 ? 100.0 * (b.Steal - a.Steal) / total : double.NaN, (gb - ga).TotalMilliseconds);
         }
 
-        public void OnEpoch(EpochMetrics metrics) { }
+        /// <summary>After each epoch, the times of the same fixed single-threaded work: the machine's own speed.</summary>
+        public List<(double Cache, double Memory)> Probes { get; } = [];
+
+        public void OnEpoch(EpochMetrics metrics) => Probes.Add((MachineProbe.InCache(), MachineProbe.MemoryPass()));
 
         public void OnMessage(string message) { }
 
@@ -164,5 +167,58 @@ internal readonly record struct CpuTimes(long Total, long Steal)
         {
             return new CpuTimes(0, 0);
         }
+    }
+}
+
+/// <summary>
+/// Fixed single-threaded work whose time moves only with the machine, so a benchmark's rate can be read against it,
+/// best of 5 each: a dependent multiply-add chain over a 64 KiB array that stays in the core's cache (the core's
+/// speed), and a sum over a 128 MiB array (the memory bandwidth the host leaves this machine).
+/// </summary>
+internal static class MachineProbe
+{
+    private static readonly float[] Data = [.. Enumerable.Range(0, 16384).Select(i => 1f + i * 1e-6f)];
+    private static readonly long[] Large = Filled(16 << 20); // written, so every page is real memory (not the shared zero page)
+
+    private static long[] Filled(int length)
+    {
+        var a = new long[length];
+        Array.Fill(a, 1L);
+        return a;
+    }
+
+    public static double MemoryPass()
+    {
+        double best = double.MaxValue;
+        long sink = 0;
+        for (int round = 0; round < 5; round++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            var span = new ReadOnlySpan<long>(Large);
+            var sum = System.Numerics.Vector<long>.Zero;
+            for (int i = 0; i + System.Numerics.Vector<long>.Count <= span.Length; i += System.Numerics.Vector<long>.Count)
+                sum += new System.Numerics.Vector<long>(span[i..]);
+            sink += System.Numerics.Vector.Sum(sum);
+            best = Math.Min(best, (Stopwatch.GetTimestamp() - start) * 1000.0 / Stopwatch.Frequency);
+        }
+        GC.KeepAlive(sink);
+        return best;
+    }
+
+    public static double InCache()
+    {
+        double best = double.MaxValue;
+        float sink = 0;
+        for (int round = 0; round < 5; round++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            float acc = 0;
+            for (int pass = 0; pass < 200; pass++)
+                foreach (float v in Data) acc = acc * 0.999f + v;
+            sink += acc;
+            best = Math.Min(best, (Stopwatch.GetTimestamp() - start) * 1000.0 / Stopwatch.Frequency);
+        }
+        GC.KeepAlive(sink);
+        return best;
     }
 }
