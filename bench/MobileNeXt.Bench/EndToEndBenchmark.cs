@@ -187,35 +187,32 @@ internal static class MachineProbe
         return a;
     }
 
-    public static double MemoryPass()
+    public static double MemoryPass() => BestOfFive(() =>
+    {
+        var span = new ReadOnlySpan<long>(Large);
+        var sum = System.Numerics.Vector<long>.Zero;
+        for (int i = 0; i + System.Numerics.Vector<long>.Count <= span.Length; i += System.Numerics.Vector<long>.Count)
+            sum += new System.Numerics.Vector<long>(span[i..]);
+        return System.Numerics.Vector.Sum(sum);
+    });
+
+    public static double InCache() => BestOfFive(() =>
+    {
+        float acc = 0;
+        for (int pass = 0; pass < 200; pass++)
+            foreach (float v in Data) acc = acc * 0.999f + v;
+        return (long)acc;
+    });
+
+    // the result is kept, so the work cannot be optimised away
+    private static double BestOfFive(Func<long> work)
     {
         double best = double.MaxValue;
         long sink = 0;
         for (int round = 0; round < 5; round++)
         {
             long start = Stopwatch.GetTimestamp();
-            var span = new ReadOnlySpan<long>(Large);
-            var sum = System.Numerics.Vector<long>.Zero;
-            for (int i = 0; i + System.Numerics.Vector<long>.Count <= span.Length; i += System.Numerics.Vector<long>.Count)
-                sum += new System.Numerics.Vector<long>(span[i..]);
-            sink += System.Numerics.Vector.Sum(sum);
-            best = Math.Min(best, (Stopwatch.GetTimestamp() - start) * 1000.0 / Stopwatch.Frequency);
-        }
-        GC.KeepAlive(sink);
-        return best;
-    }
-
-    public static double InCache()
-    {
-        double best = double.MaxValue;
-        float sink = 0;
-        for (int round = 0; round < 5; round++)
-        {
-            long start = Stopwatch.GetTimestamp();
-            float acc = 0;
-            for (int pass = 0; pass < 200; pass++)
-                foreach (float v in Data) acc = acc * 0.999f + v;
-            sink += acc;
+            sink += work();
             best = Math.Min(best, (Stopwatch.GetTimestamp() - start) * 1000.0 / Stopwatch.Frequency);
         }
         GC.KeepAlive(sink);
