@@ -328,12 +328,19 @@ public sealed class Trainer : IDisposable
         return new TrainingResult(history, epoch, step, true, _store?.LastPath, _store is not null && File.Exists(_store.BestPath) ? _store.BestPath : null);
     }
 
+    /// <summary>
+    /// The seed of libtorch's generator for global step <paramref name="step"/> on process <paramref name="rank"/>:
+    /// dropout's and drop-path's draws depend on (seed, step, rank) only, so a resumed run draws the same masks, and
+    /// each rank of a job draws its own (rank 0's are a single process's).
+    /// </summary>
+    internal static int StepSeed(int seed, long step, int rank) =>
+        rank == 0 ? SeedMixer.Mix(seed, 1, step) : SeedMixer.Mix(seed, 1, step, rank);
+
     /// <summary>One optimizer step inside its own dispose scope; returns the loss.</summary>
     private double TrainStep(ITrainingBatch batch, int epoch, int stepInEpoch, long step, CancellationToken cancellationToken)
     {
         using var scope = NewDisposeScope();
-        // Dropout's draws depend on (seed, step) only, so a resumed run draws the same masks.
-        manual_seed(SeedMixer.Mix(Options.Seed, 1, step));
+        manual_seed(StepSeed(Options.Seed, step, _communicator.Rank));
         double lr = Schedule.At(step);
         _optimizer.LearningRate = lr;
         _optimizer.ZeroGrad();
