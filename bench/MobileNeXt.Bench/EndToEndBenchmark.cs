@@ -104,10 +104,10 @@ internal static class EndToEndBenchmark
         {
             if (!_ends.TryGetValue(report.Epoch, out var list)) _ends[report.Epoch] = list = [];
             list.Add((Stopwatch.GetTimestamp(), report.StepInEpoch));
-            // the same span ImagesPerSecond counts: from the end of the first step to the end of the last
-            var now = (CpuTimes.Read(), GC.GetTotalPauseDuration());
-            if (report.StepInEpoch == 1) _first[report.Epoch] = now;
-            _last[report.Epoch] = now;
+            // the same span ImagesPerSecond counts, from the end of the first step to the end of the last: /proc/stat
+            // is read at those two steps only
+            if (report.StepInEpoch == 1) _first[report.Epoch] = (CpuTimes.Read(), GC.GetTotalPauseDuration());
+            if (report.StepInEpoch == report.StepsPerEpoch) _last[report.Epoch] = (CpuTimes.Read(), GC.GetTotalPauseDuration());
         }
 
         /// <summary>

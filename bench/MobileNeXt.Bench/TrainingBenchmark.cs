@@ -126,6 +126,7 @@ internal static class TrainingBenchmark
         using var step = new BareTrainingStep(channelsLast: true);
         var paths = new[] { PointwiseConvolutionPath.Checked, PointwiseConvolutionPath.MatrixProduct };
         var seconds = paths.ToDictionary(p => p, _ => new List<double>());
+        var before = MemoryLayout.PointwiseConvolutions;
         try
         {
             foreach (var p in paths) { MemoryLayout.PointwiseConvolutions = p; step.Run(); } // warm-up, and the checks
@@ -143,7 +144,7 @@ internal static class TrainingBenchmark
         }
         finally
         {
-            MemoryLayout.PointwiseConvolutions = PointwiseConvolutionPath.MatrixProduct;
+            MemoryLayout.PointwiseConvolutions = before;
         }
         double Median(PointwiseConvolutionPath p) => seconds[p].Order().ElementAt(seconds[p].Count / 2);
         var (checkedKeys, wrong) = MobileNeXt.Layers.PointwiseKernelCheck.Counts;

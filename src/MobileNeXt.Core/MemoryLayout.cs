@@ -73,7 +73,7 @@ public enum PointwiseConvolutionPath
     /// libtorch's (oneDNN's) 1×1 kernel where it has been checked to agree with the matrix product for this shape,
     /// batch, thread count and, when training, gradient — once per combination — else the matrix product. On some
     /// AVX-512 machines libtorch 2.10's kernel returned results 8–38 % off for some shapes; where it is right, a
-    /// mobilenext_100 training step with it ran at 0.69–1.28× the matrix product's speed, from one run to the next.
+    /// mobilenext_100 training step with it ran at 0.72–1.15× the matrix product's speed, from one run to the next.
     /// </summary>
     Checked,
 

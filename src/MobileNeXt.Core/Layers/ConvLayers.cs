@@ -78,7 +78,7 @@ internal static class ConvLayers
     /// for batch 8 on one thread, wrong for batch 32 on one thread and for every batch on two); MobileNeXt-1.0's
     /// gradients at initialisation then pointed 25° away from the exact ones (MemoryLayoutTests). On other machines of
     /// the same family it is right for every shape, but not reliably faster: a mobilenext_100 batch-32 training step
-    /// with it ran at 0.69–1.28× the matrix product's speed from one run to the next (bench <c>train-step-pointwise</c>).
+    /// with it ran at 0.72–1.15× the matrix product's speed from one run to the next (bench <c>train-step-pointwise</c>).
     /// A 1×1 conv on NHWC data is exactly a GEMM over the N·H·W rows, which libtorch computes correctly everywhere.
     /// </remarks>
     private static Tensor Pointwise(Conv2d conv, Tensor x)

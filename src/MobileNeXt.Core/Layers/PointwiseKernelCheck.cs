@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace MobileNeXt.Layers;
@@ -50,7 +51,7 @@ internal static class PointwiseKernelCheck
     {
         bool backward = is_grad_enabled() && (x.requires_grad || weight.requires_grad || bias?.requires_grad == true);
         var key = new Key(x.shape[0], x.shape[1], x.shape[2], x.shape[3], weight.shape[0], groups, bias is not null,
-            x.dtype, x.device.ToString(), get_num_threads());
+            x.dtype, x.device_type, x.device_index, get_num_threads());
         if (!Verdicts.TryGetValue(key, out var verdict) || (backward && verdict.Backward is null))
         {
             verdict = Check(x, weight, bias, groups, backward);
@@ -93,7 +94,7 @@ internal static class PointwiseKernelCheck
     }
 
     private readonly record struct Key(long Batch, long Input, long Height, long Width, long Output, long Groups, bool Bias,
-        ScalarType Type, string Device, int Threads);
+        ScalarType Type, DeviceType Device, int DeviceIndex, int Threads);
 
     /// <param name="Forward">The output is right.</param>
     /// <param name="Backward">The output and all gradients are right; null while not checked.</param>

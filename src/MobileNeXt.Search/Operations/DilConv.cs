@@ -30,6 +30,6 @@ public sealed class DilConv : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    /// <summary>The operation; on a channels-last batch its 1×1 convolution takes Core's checked pointwise path (<c>ConvLayers.Run</c>).</summary>
+    /// <summary>The operation; on a channels-last batch its 1×1 convolution takes Core's pointwise path (<c>ConvLayers.Run</c>: the matrix product unless <see cref="MemoryLayout.PointwiseConvolutions"/> says otherwise), as Core's networks do.</summary>
     public override Tensor forward(Tensor x) => MobileNeXt.Layers.ConvLayers.Run(op, x);
 }
