@@ -1,6 +1,8 @@
 using MobileNeXt.Export;
+using MobileNeXt.Layers;
 using MobileNeXt.Models;
 using Onnx;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace MobileNeXt.Quantization;
@@ -65,8 +67,9 @@ public static class Int8Calibrator
                         if (limit == 0) return;
                         // Bin i covers [−limit + i·w, −limit + (i + 1)·w), w = 2·limit / Bins; the maximum goes into the last bin.
                         using var scope = NewDisposeScope();
-                        var index = ((value.flatten() + limit) * (CalibrationStatistics.Bins / (2.0 * limit))).floor_()
-                            .clamp_(0, CalibrationStatistics.Bins - 1).to(ScalarType.Int64);
+                        // Scalars held to the end of the call (OnnxGraphRunner says why)
+                        using Scalar shift = limit, perBin = CalibrationStatistics.Bins / (2.0 * limit), first = 0, last = CalibrationStatistics.Bins - 1;
+                        var index = value.flatten().add(shift, KeptScalars.One).mul_(perBin).floor_().clamp_(first, last).to(ScalarType.Int64);
                         var h = index.bincount(null, CalibrationStatistics.Bins);
                         var counted = h.data<long>().ToArray();
                         var total = counts[name];

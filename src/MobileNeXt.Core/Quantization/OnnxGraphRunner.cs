@@ -1,3 +1,4 @@
+using MobileNeXt.Layers;
 using Onnx;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -87,9 +88,14 @@ internal sealed class OnnxGraphRunner : IDisposable
                     Ints(node, "dilations") ?? [1, 1], Int(node, "group") ?? 1);
             }
             case "Clip":
-                return In(0).clamp(Has(1) ? In(1).item<float>() : float.NegativeInfinity, Has(2) ? In(2).item<float>() : float.PositiveInfinity);
+            {
+                // Scalars held to the end of the call: a temporary one can be finalized by a GC that another thread
+                // (a data worker) starts while libtorch still reads it ("toFloat" failures)
+                using Scalar low = Has(1) ? In(1).item<float>() : float.NegativeInfinity, high = Has(2) ? In(2).item<float>() : float.PositiveInfinity;
+                return In(0).clamp(low, high);
+            }
             case "Add":
-                return In(0) + In(1);
+                return In(0).add(In(1), KeptScalars.One); // `+` would pass libtorch a temporary alpha Scalar
             case "Mul":
                 return In(0) * In(1);
             case "Sigmoid":
@@ -130,7 +136,8 @@ internal sealed class OnnxGraphRunner : IDisposable
             {
                 var (scale, zero) = Broadcast(In(0), In(1), In(2), Int(node, "axis") ?? 1);
                 var (qmin, qmax) = OnnxTensors.Range(ZeroPointType(node));
-                return (In(0) / scale).round().add_(zero).clamp_(qmin, qmax);
+                using Scalar low = qmin, high = qmax;
+                return (In(0) / scale).round().add_(zero, KeptScalars.One).clamp_(low, high);
             }
             case "DequantizeLinear":
             {
