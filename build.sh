@@ -66,30 +66,41 @@ ensure_pytorch() {
   fi
 }
 
-# JPEG decoding uses the system's SIMD libjpeg-turbo through TurboJPEG when it is there (about 2x SkiaSharp's
-# bundled decoder, and the library PIL uses, so the same pixels); without it the library falls back to SkiaSharp.
-turbojpeg_ok() {
+# Installs Debian package $2 unless a library with soname $1 is there; $3 says what it brings, $4 what happens without it.
+ensure_library() {
   [ "$(uname -s)" = Linux ] || return 0
-  ldconfig -p 2>/dev/null | grep -q 'libturbojpeg\.so\.0 '
-}
-
-ensure_turbojpeg() {
-  turbojpeg_ok && return 0
+  ldconfig -p 2>/dev/null | grep -qF "$1 " && return 0
   if command -v apt-get >/dev/null; then
-    say "installing Debian's libturbojpeg0 (libturbojpeg.so.0: SIMD JPEG decoding, about 2x SkiaSharp's decoder)"
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libturbojpeg0 >/dev/null 2>&1 || {
+    say "installing Debian's $2 ($3)"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null 2>&1 || {
       as_root apt-get update -qq
-      as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libturbojpeg0 >/dev/null
+      as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
     }
   else
-    say "libturbojpeg.so.0 is missing: JPEGs will decode with SkiaSharp, about 2x slower (install libjpeg-turbo's TurboJPEG library to speed them up)"
+    say "$1 is missing: $4"
   fi
+}
+
+# JPEG decoding uses the system's SIMD libjpeg-turbo through TurboJPEG when it is there (about 2x SkiaSharp's
+# bundled decoder, and the library PIL uses, so the same pixels); without it the library falls back to SkiaSharp.
+ensure_turbojpeg() {
+  ensure_library libturbojpeg.so.0 libturbojpeg0 "libturbojpeg.so.0: SIMD JPEG decoding, about 2x SkiaSharp's decoder" \
+    "JPEGs will decode with SkiaSharp, about 2x slower (install libjpeg-turbo's TurboJPEG library to speed them up)"
+}
+
+# libtorch takes its memory from malloc; under glibc's the heap of a training process fragments and grows for dozens of
+# steps, paying fresh page faults on the way. The mobilenext command restarts itself under tcmalloc when it is there
+# (TorchRuntime.UseTcmalloc); without it, glibc's malloc keeps freed memory instead.
+ensure_tcmalloc() {
+  ensure_library libtcmalloc_minimal.so.4 libtcmalloc-minimal4 "tcmalloc: a training process's memory stays at its peak, without page faults after the first steps" \
+    "the mobilenext command will use glibc's malloc (install gperftools' tcmalloc for faster, steadier training steps)"
 }
 
 setup() {
   ensure_dotnet
   ensure_libstdcxx
   ensure_turbojpeg
+  ensure_tcmalloc
 }
 
 # The multi-process tests start ranks with Open MPI's mpirun (Debian's openmpi-bin brings it and libmpi.so.40).

@@ -10,14 +10,19 @@ using MobileNeXt.Bench;
 //                                                         -- train-step-pointwise [threads=2] [rounds=4]
 //                                                         -- train-fed [steps=12] [workers=1]
 //                                                         -- train-steady [epochs=6] [threads|auto] [channels-last=true]
-// Both sides run with freed memory kept for reuse (TorchRuntime.RetainFreedMemory here, the same glibc tunables for the
-// PyTorch peer); MOBILENEXT_MALLOC=default measures glibc's defaults on both sides instead.
+// Both sides run on one allocator: tcmalloc where it is installed (TorchRuntime.UseTcmalloc restarts this process with
+// it preloaded, and the PyTorch peer inherits the same LD_PRELOAD), else glibc's malloc with freed memory kept for reuse
+// (TorchRuntime.RetainFreedMemory here, the same glibc tunables for the peer). MOBILENEXT_ALLOCATOR=glibc skips
+// tcmalloc; with it, MOBILENEXT_MALLOC=default measures glibc's defaults on both sides instead.
 bool retain = Environment.GetEnvironmentVariable("MOBILENEXT_MALLOC") != "default";
+if (retain) TorchRuntime.UseTcmalloc();
 if (retain) TorchRuntime.RetainFreedMemory();
 PyTorchPeer.RetainFreedMemory = retain;
-Console.WriteLine(retain
-    ? "(malloc: freed memory kept for reuse on both sides — TorchRuntime.RetainFreedMemory / GLIBC_TUNABLES for PyTorch)"
-    : "(malloc: glibc defaults on both sides)");
+Console.WriteLine(TorchRuntime.LoadedAllocator() is { } allocator
+    ? $"(malloc: {allocator} on both sides — preloaded here by TorchRuntime.UseTcmalloc, inherited by the PyTorch peer)"
+    : retain
+        ? "(malloc: glibc, freed memory kept for reuse on both sides — TorchRuntime.RetainFreedMemory / GLIBC_TUNABLES for PyTorch)"
+        : "(malloc: glibc defaults on both sides)");
 TorchRuntime.EnsureAvailable();
 string mode = args.Length > 0 ? args[0] : "inference";
 // Positional numbers mean different things per scenario; each reads its own, so a word such as "auto" is only parsed where it is meant.
@@ -42,7 +47,7 @@ switch (mode)
         TrainingBenchmark.StepPointwise(Arg(1, 2), Arg(2, 4));
         return 0;
     case "train-step-alone":
-        TrainingBenchmark.StepAlone(Arg(1, 2), Arg(2, 10));
+        TrainingBenchmark.StepAlone(Arg(1, 2), Arg(2, 10), args.Length > 3 ? args[3] : "channels-last");
         return 0;
     case "train-fed":
         EndToEndBenchmark.Fed(Arg(1, 12), Arg(2, 1));

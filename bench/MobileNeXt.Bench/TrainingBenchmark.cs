@@ -82,11 +82,32 @@ internal static class TrainingBenchmark
     }
 
     /// <summary>Only this library's channels-last step, no peer: the process to attach a profiler (perf) to.</summary>
-    public static void StepAlone(int threads, int iterations)
+    public static void StepAlone(int threads, int iterations, string pathName = "channels-last")
     {
         torch.set_num_threads(threads);
-        double s = OurStep(channelsLast: true, iterations);
+        if (pathName == "onednn") MemoryLayout.PointwiseConvolutions = PointwiseConvolutionPath.OneDnn;
+        using var step = new BareTrainingStep(channelsLast: pathName != "nchw");
+        var trace = new List<string>();
+        var samples = new double[iterations];
+        for (int i = 0; i < iterations; i++)
+        {
+            long start = System.Diagnostics.Stopwatch.GetTimestamp();
+            step.Run();
+            samples[i] = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds;
+            trace.Add($"{samples[i]:0.000}/{MinorFaults() / 1000}k");
+        }
+        Console.WriteLine("step s / minor page faults so far: " + string.Join(' ', trace));
+        Array.Sort(samples);
+        double s = samples[iterations / 2];
         Console.WriteLine($"TorchSharp channels-last step: {s:0.000} s, {32 / s:0.0} img/s");
+    }
+
+    /// <summary>The process's minor page faults so far (/proc/self/stat, field 10).</summary>
+    internal static long MinorFaults()
+    {
+        string stat = File.ReadAllText("/proc/self/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return long.Parse(fields[7], CultureInfo.InvariantCulture);
     }
 
     public static void Step(int threads, int iterations)

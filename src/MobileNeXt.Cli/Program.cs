@@ -4,12 +4,23 @@ using MobileNeXt;
 using MobileNeXt.Cli;
 using Spectre.Console;
 
+// Every verb runs models: serve libtorch's memory with tcmalloc where it is installed (this restarts the process in
+// place, before anything else happens), else let glibc reuse freed memory rather than fault fresh pages in for every
+// large tensor. MOBILENEXT_ALLOCATOR=glibc keeps glibc's malloc.
+try
+{
+    TorchRuntime.UseTcmalloc();
+}
+catch (InvalidOperationException e)
+{
+    Console.Error.WriteLine($"error: {e.Message}");
+    return 2;
+}
+TorchRuntime.RetainFreedMemory();
+
 // Without a terminal (CI, pipes) Spectre.Console falls back to 80 columns, which squeezes the wide tables into
 // wrapped cells; give redirected output a fixed, generous width instead.
 if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 160;
-
-// Every verb runs models: let libtorch reuse freed memory rather than fault fresh pages in for every large tensor.
-TorchRuntime.RetainFreedMemory();
 
 var root = new RootCommand("List, summarise and profile MobileNeXt models, and compare them with the paper's tables.")
 {

@@ -18,11 +18,23 @@ public static class MemoryLayout
 {
     /// <summary>
     /// How this library's networks compute the pointwise (1×1, stride-1) convolutions of a channels-last batch.
-    /// <see cref="PointwiseConvolutionPath.MatrixProduct"/> (the default) is exact everywhere and steady;
-    /// <see cref="PointwiseConvolutionPath.Checked"/> uses libtorch's kernel where a one-time check per shape, batch
-    /// and thread count finds it right, which can be faster or slower (bench <c>train-step-pointwise</c> measures it).
+    /// <see cref="PointwiseConvolutionPath.Auto"/> (the default) takes libtorch's kernel where a one-time check finds
+    /// it right (<see cref="PointwiseConvolutionPath.Checked"/>) when tcmalloc or jemalloc serves the process's memory
+    /// (<see cref="TorchRuntime.UseTcmalloc"/>), and the matrix product (<see cref="PointwiseConvolutionPath.MatrixProduct"/>,
+    /// exact everywhere) under glibc's malloc, where the kernel's memory use fragments the heap (bench
+    /// <c>train-step-pointwise</c> measures both).
     /// </summary>
-    public static PointwiseConvolutionPath PointwiseConvolutions { get; set; } = PointwiseConvolutionPath.MatrixProduct;
+    public static PointwiseConvolutionPath PointwiseConvolutions { get; set; } = PointwiseConvolutionPath.Auto;
+
+    /// <summary>What <see cref="PointwiseConvolutions"/> comes to in this process: never <see cref="PointwiseConvolutionPath.Auto"/>.</summary>
+    public static PointwiseConvolutionPath EffectivePointwiseConvolutions =>
+        Resolve(PointwiseConvolutions, TorchRuntime.LoadedAllocator() is not null);
+
+    /// <summary><see cref="PointwiseConvolutionPath.Auto"/>'s rule: the checked kernel with a size-class allocator, else the matrix product.</summary>
+    internal static PointwiseConvolutionPath Resolve(PointwiseConvolutionPath path, bool sizeClassAllocator) =>
+        path != PointwiseConvolutionPath.Auto ? path
+        : sizeClassAllocator ? PointwiseConvolutionPath.Checked
+        : PointwiseConvolutionPath.MatrixProduct;
 
     /// <summary>
     /// A copy of the 4-D <paramref name="nchw"/> with channels-last strides (the same shape and values); a tensor that
@@ -64,19 +76,26 @@ public static class MemoryLayout
 public enum PointwiseConvolutionPath
 {
     /// <summary>
-    /// The matrix product over the N·H·W rows (the default): exact everywhere. On this project's AVX-512 machines it
-    /// runs in MKL's AVX2 path.
+    /// The matrix product over the N·H·W rows: exact everywhere. On this project's AVX-512 machines it runs in MKL's
+    /// AVX2 path.
     /// </summary>
     MatrixProduct,
 
     /// <summary>
     /// libtorch's (oneDNN's) 1×1 kernel where it has been checked to agree with the matrix product for this shape,
     /// batch, thread count and, when training, gradient — once per combination — else the matrix product. On some
-    /// AVX-512 machines libtorch 2.10's kernel returned results 8–38 % off for some shapes; where it is right, a
-    /// mobilenext_100 training step with it ran at 0.72–1.15× the matrix product's speed, from one run to the next.
+    /// AVX-512 machines libtorch 2.10's kernel returned results 8–38 % off for some shapes. Where it is right, a
+    /// mobilenext_100 training step with it ran 1.38× as fast as with the matrix product under tcmalloc, and at 0.66×
+    /// under glibc's malloc, whose heap it made grow to twice the process's peak, paying page faults on the way.
     /// </summary>
     Checked,
 
     /// <summary>Always libtorch's kernel, unchecked.</summary>
     OneDnn,
+
+    /// <summary>
+    /// <see cref="Checked"/> when tcmalloc or jemalloc serves the process's memory, else <see cref="MatrixProduct"/>
+    /// (the default; <see cref="MemoryLayout.EffectivePointwiseConvolutions"/> says which).
+    /// </summary>
+    Auto,
 }

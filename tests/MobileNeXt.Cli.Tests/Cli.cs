@@ -74,14 +74,26 @@ internal static class Cli
         return Finish(process, arguments, stdout, stderr);
     }
 
+    /// <summary>Runs <c>mobilenext <paramref name="arguments"/></c> to its end with <paramref name="environment"/> added to the environment.</summary>
+    public static CliResult RunWith(IReadOnlyDictionary<string, string> environment, params string[] arguments)
+    {
+        using var process = Start(environment, arguments);
+        var stderr = process.StandardError.ReadToEndAsync();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        return Finish(process, arguments, stdout, stderr);
+    }
+
     /// <summary>Starts <c>mobilenext <paramref name="arguments"/></c> with stdout and stderr redirected.</summary>
-    public static Process Start(params string[] arguments)
+    public static Process Start(params string[] arguments) => Start(new Dictionary<string, string>(), arguments);
+
+    private static Process Start(IReadOnlyDictionary<string, string> environment, string[] arguments)
     {
         // The same host that runs the tests (dotnet test sets DOTNET_HOST_PATH), not whichever dotnet is first on PATH.
         string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
         var start = new ProcessStartInfo(dotnet) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         start.ArgumentList.Add(Dll);
         foreach (var a in arguments) start.ArgumentList.Add(a);
+        foreach (var (name, value) in environment) start.Environment[name] = value;
         return Process.Start(start)!;
     }
 

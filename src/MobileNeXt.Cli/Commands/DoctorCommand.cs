@@ -15,6 +15,7 @@ internal static class DoctorCommand
             using var probe = torch.ones(2, 2).matmul(torch.ones(2, 2));
             Console.WriteLine($"ok: TorchSharp {typeof(torch).Assembly.GetName().Version} loaded its native backend; " +
                               $"{torch.get_num_threads()} CPU threads; CUDA {(torch.cuda.is_available() ? "available" : "not available")}.");
+            Console.WriteLine($"memory: {TorchRuntime.DescribeAllocator()}.");
             return 0;
         });
         return command;

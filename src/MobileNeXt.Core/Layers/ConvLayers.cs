@@ -67,7 +67,7 @@ internal static class ConvLayers
 
     /// <summary>
     /// A 1×1, stride-1 conv of the channels-last batch <paramref name="x"/>, by <see cref="MemoryLayout.PointwiseConvolutions"/>:
-    /// the matrix product (the default), or libtorch's kernel (<c>conv2d</c>) unchecked or where
+    /// the matrix product, or libtorch's kernel (<c>conv2d</c>) unchecked or where
     /// <see cref="PointwiseKernelCheck"/> has found it right for this shape, batch and thread count.
     /// </summary>
     /// <remarks>
@@ -77,14 +77,15 @@ internal static class ConvLayers
     /// channels among those probed — with the failures moving with batch size and thread count (960→208 at 7²: right
     /// for batch 8 on one thread, wrong for batch 32 on one thread and for every batch on two); MobileNeXt-1.0's
     /// gradients at initialisation then pointed 25° away from the exact ones (MemoryLayoutTests). On other machines of
-    /// the same family it is right for every shape, but not reliably faster: a mobilenext_100 batch-32 training step
-    /// with it ran at 0.72–1.15× the matrix product's speed from one run to the next (bench <c>train-step-pointwise</c>).
-    /// A 1×1 conv on NHWC data is exactly a GEMM over the N·H·W rows, which libtorch computes correctly everywhere.
+    /// the same family it is right for every shape and faster under tcmalloc (a mobilenext_100 batch-32 training step
+    /// 1.38× as fast as with the matrix product; bench <c>train-step-pointwise</c>), so the default
+    /// (<see cref="PointwiseConvolutionPath.Auto"/>) uses it there, behind the check. A 1×1 conv on NHWC data is exactly
+    /// a GEMM over the N·H·W rows, which libtorch computes correctly everywhere.
     /// </remarks>
     private static Tensor Pointwise(Conv2d conv, Tensor x)
     {
         var weight = conv.weight!;
-        bool useKernel = MemoryLayout.PointwiseConvolutions switch
+        bool useKernel = MemoryLayout.EffectivePointwiseConvolutions switch
         {
             PointwiseConvolutionPath.OneDnn => true,
             PointwiseConvolutionPath.Checked => PointwiseKernelCheck.IsRight(x, weight, conv.bias, conv.groups),
