@@ -8,8 +8,9 @@ using MobileNeXt.Bench;
 //                                                         -- data [images=512]
 //                                                         -- train-step [threads=2] [iterations=10]
 //                                                         -- train-step-pointwise [threads=2] [rounds=4]
+//                                                         -- pointwise-layers [model=mobilenext_100] [input=224] [batch=32] [threads=2] [rounds=9]
 //                                                         -- train-fed [steps=12] [workers=1]
-//                                                         -- train-steady [epochs=6] [threads|auto] [channels-last=true]
+//                                                         -- train-steady [epochs=6] [threads|auto] [channels-last=true] [pointwise=auto|matrixproduct|checked|onednn]
 // Both sides run on one allocator: tcmalloc where it is installed (TorchRuntime.UseTcmalloc restarts this process with
 // it preloaded, and the PyTorch peer inherits the same LD_PRELOAD), else glibc's malloc with freed memory kept for reuse
 // (TorchRuntime.RetainFreedMemory here, the same glibc tunables for the peer). MOBILENEXT_ALLOCATOR=glibc skips
@@ -49,14 +50,18 @@ switch (mode)
     case "train-step-alone":
         TrainingBenchmark.StepAlone(Arg(1, 2), Arg(2, 10), args.Length > 3 ? args[3] : "channels-last");
         return 0;
+    case "pointwise-layers":
+        PointwiseLayersBenchmark.Run(args.Length > 1 ? args[1] : "mobilenext_100", Arg(2, 224), Arg(3, 32), Arg(4, 2), Arg(5, 9));
+        return 0;
     case "train-fed":
         EndToEndBenchmark.Fed(Arg(1, 12), Arg(2, 1));
         return 0;
     case "train-steady":
+        if (args.Length > 4) MemoryLayout.PointwiseConvolutions = Enum.Parse<PointwiseConvolutionPath>(args[4], ignoreCase: true);
         EndToEndBenchmark.Steady(Arg(1, 6), args.Length > 2 && args[2] != "auto" ? Arg(2, 0) : null, args.Length <= 3 || bool.Parse(args[3]));
         return 0;
     default:
-        Console.Error.WriteLine($"error: unknown benchmark '{mode}'; use: inference | int8 | detect | data | train-step | train-step-pointwise | train-fed | train-steady");
+        Console.Error.WriteLine($"error: unknown benchmark '{mode}'; use: inference | int8 | detect | data | train-step | train-step-pointwise | pointwise-layers | train-fed | train-steady");
         return 2;
 }
 

@@ -169,12 +169,12 @@ internal static class TrainingBenchmark
         }
         double Median(PointwiseConvolutionPath p) => seconds[p].Order().ElementAt(seconds[p].Count / 2);
         var (checkedKeys, wrong) = MobileNeXt.Layers.PointwiseKernelCheck.Counts;
-        Console.WriteLine($"# Channels-last training step, mobilenext_100, batch 32, 224², {threads} threads: pointwise convolutions, median of {seconds[paths[0]].Count} steps each, alternated in blocks");
+        Console.WriteLine($"# Channels-last training step, mobilenext_100, batch 32, 224², {threads} threads: pointwise convolutions, median of {seconds[paths[0]].Count} steps each, alternated in blocks; malloc: {TorchRuntime.LoadedAllocator() ?? "glibc"}");
         Console.WriteLine();
         Console.WriteLine("| pointwise path | s / step | img/s | vs matrix product |");
         Console.WriteLine("|---|---|---|---|");
-        Console.WriteLine($"| checked (libtorch's kernel; refused for {wrong} of {checkedKeys} shapes) | {Median(paths[0]):0.000} | {32 / Median(paths[0]):0.0} | {Median(paths[1]) / Median(paths[0]):0.00}× |");
-        Console.WriteLine($"| matrix product (the default) | {Median(paths[1]):0.000} | {32 / Median(paths[1]):0.0} | 1.00× |");
+        Console.WriteLine($"| checked (libtorch's kernel; refused for {wrong} of {checkedKeys} shapes; the default under tcmalloc) | {Median(paths[0]):0.000} | {32 / Median(paths[0]):0.0} | {Median(paths[1]) / Median(paths[0]):0.00}× |");
+        Console.WriteLine($"| matrix product (the default under glibc's malloc) | {Median(paths[1]):0.000} | {32 / Median(paths[1]):0.0} | 1.00× |");
         Console.WriteLine();
     }
 

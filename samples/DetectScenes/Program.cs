@@ -17,6 +17,10 @@ using MobileNeXt.Training;
 using MobileNeXt.Training.Recipes;
 using MobileNeXt.Training.Reporting;
 
+// Serve libtorch's memory with tcmalloc where it is installed (this restarts the process in place, so it comes first;
+// the mobilenext command does the same): glibc's heap fragments under training and pays page faults for it.
+MobileNeXt.TorchRuntime.UseTcmalloc();
+
 string model = args.Length > 0 ? args[0] : "mobilenext_050";
 var preset = RecipePresets.DetectionScenes;
 int epochs, train, validation;

@@ -15,6 +15,10 @@ using MobileNeXt.Training;
 using MobileNeXt.Training.Recipes;
 using MobileNeXt.Training.Reporting;
 
+// Serve libtorch's memory with tcmalloc where it is installed (this restarts the process in place, so it comes first;
+// the mobilenext command does the same): glibc's heap fragments under training and pays page faults for it.
+MobileNeXt.TorchRuntime.UseTcmalloc();
+
 int epochs = args.Length > 0 ? int.Parse(args[0], System.Globalization.CultureInfo.InvariantCulture) : 10;
 string output = args.Length > 1 ? args[1] : Path.Combine("runs", "fashion-mnist");
 string? datasetFolder = args.Length > 2 && args[2].Length > 0 ? args[2] : null;

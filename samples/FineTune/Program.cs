@@ -13,6 +13,10 @@ using MobileNeXt.Training;
 using MobileNeXt.Training.Recipes;
 using MobileNeXt.Training.Reporting;
 
+// Serve libtorch's memory with tcmalloc where it is installed (this restarts the process in place, so it comes first;
+// the mobilenext command does the same): glibc's heap fragments under training and pays page faults for it.
+MobileNeXt.TorchRuntime.UseTcmalloc();
+
 if (args.Length < 2)
 {
     Console.Error.WriteLine("usage: FineTune <folder with train/ and val/> <weights> [model] [output folder] [epochs] [probe]");
