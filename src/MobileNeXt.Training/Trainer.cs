@@ -75,6 +75,11 @@ public sealed class Trainer : IDisposable
         options.Validate();
         if (options.RetainFreedMemory) TorchRuntime.RetainFreedMemory();
         TorchRuntime.EnsureAvailable();
+        // The path a resumed run took comes from its checkpoint's options; a new run's Auto is settled here, once, and
+        // stored, so that resuming under another allocator does not change the arithmetic.
+        MemoryLayout.PointwiseConvolutions = options.PointwiseConvolutions;
+        options = options with { PointwiseConvolutions = MemoryLayout.EffectivePointwiseConvolutions };
+        MemoryLayout.PointwiseConvolutions = options.PointwiseConvolutions;
         Options = options;
         _task = task;
         _communicator = communicator ?? new SingleProcessCommunicator();

@@ -24,6 +24,16 @@ public sealed class TrainingCheckpoint : IDisposable
 
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = false };
 
+    // A checkpoint written before the options named the pointwise path was trained with the matrix product, the only
+    // path then; it resumes with it, whatever the allocator now.
+    internal static TrainingOptions ReadOptions(string json)
+    {
+        var options = JsonSerializer.Deserialize<TrainingOptions>(json, Json)!;
+        return json.Contains($"\"{nameof(TrainingOptions.PointwiseConvolutions)}\"", StringComparison.Ordinal)
+            ? options
+            : options with { PointwiseConvolutions = PointwiseConvolutionPath.MatrixProduct };
+    }
+
     /// <summary>
     /// The task the run learnt (<see cref="TrainingTask.Name"/>: <c>classification</c>, <c>detection</c>), stored as
     /// <c>task</c>; a checkpoint without the entry is a classification run's. Default <c>classification</c>.
@@ -163,7 +173,7 @@ public sealed class TrainingCheckpoint : IDisposable
                 WorldSize = root["world_size"] is null ? 1 : Convert.ToInt32(root["world_size"], CultureInfo.InvariantCulture),
                 OwnsTensors = true,
                 BestTop1 = Convert.ToDouble(root["best_top1"], CultureInfo.InvariantCulture),
-                Options = JsonSerializer.Deserialize<TrainingOptions>(options, Json)!,
+                Options = ReadOptions(options),
                 ModelState = ToDictionary(root["state_dict"], path, "state_dict"),
                 EmaState = root["state_dict_ema"] is null ? null : ToDictionary(root["state_dict_ema"], path, "state_dict_ema"),
                 MomentumBuffers = ToDictionary(root["optimizer"], path, "optimizer"),

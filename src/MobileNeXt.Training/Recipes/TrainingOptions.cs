@@ -186,6 +186,14 @@ public sealed record TrainingOptions
     /// </summary>
     public bool ChannelsLast { get; init; } = true;
 
+    /// <summary>
+    /// How the pointwise convolutions of channels-last batches are computed (<see cref="MemoryLayout.PointwiseConvolutions"/>,
+    /// which the trainer sets for the process). Default <see cref="PointwiseConvolutionPath.Auto"/>: libtorch's checked
+    /// 1×1 kernel under tcmalloc, the matrix product under glibc's malloc. The trainer resolves it when a run starts and
+    /// stores the path it took in the run's checkpoints, so a resumed run computes as it did even under another allocator.
+    /// </summary>
+    public PointwiseConvolutionPath PointwiseConvolutions { get; init; } = PointwiseConvolutionPath.Auto;
+
     /// <summary>Where checkpoints, the metrics log and plots go. Default <c>runs/train</c>.</summary>
     public string OutputDirectory { get; init; } = Path.Combine("runs", "train");
 

@@ -53,6 +53,47 @@ public sealed class TrainerTests : IDisposable
         OutputDirectory = Path.Combine(_root, name),
     };
 
+    [Fact]
+    public void Should_store_the_pointwise_path_it_took_and_resume_with_it_whatever_the_process_default()
+    {
+        var before = MemoryLayout.PointwiseConvolutions;
+        try
+        {
+            var data = Shapes();
+            var options = Tiny("pointwise") with { Epochs = 1 };
+            options.PointwiseConvolutions.Should().Be(PointwiseConvolutionPath.Auto);
+            // Auto's rule (README, Speed): the checked kernel under tcmalloc, the matrix product under glibc's malloc
+            var expected = TorchRuntime.LoadedAllocator() is null ? PointwiseConvolutionPath.MatrixProduct : PointwiseConvolutionPath.Checked;
+            using (var first = new Trainer(options, data))
+            {
+                first.Options.PointwiseConvolutions.Should().Be(expected);
+                MemoryLayout.PointwiseConvolutions.Should().Be(expected);
+                first.Run();
+            }
+
+            using var saved = TrainingCheckpoint.Read(Path.Combine(options.OutputDirectory, CheckpointStore.LastFileName));
+            saved.Options.PointwiseConvolutions.Should().Be(expected);
+            MemoryLayout.PointwiseConvolutions = PointwiseConvolutionPath.OneDnn; // another process's default
+            using var resumed = new Trainer(saved.Options with { Epochs = 2 }, data);
+            MemoryLayout.PointwiseConvolutions.Should().Be(expected);
+        }
+        finally
+        {
+            MemoryLayout.PointwiseConvolutions = before;
+        }
+    }
+
+    [Fact]
+    public void Should_read_a_checkpoint_from_before_the_pointwise_option_as_trained_with_the_matrix_product()
+    {
+        string json = System.Text.Json.JsonSerializer.Serialize(Tiny("old") with { PointwiseConvolutions = PointwiseConvolutionPath.OneDnn });
+        var node = System.Text.Json.Nodes.JsonNode.Parse(json)!.AsObject();
+        node.Remove(nameof(TrainingOptions.PointwiseConvolutions)).Should().BeTrue();
+
+        TrainingCheckpoint.ReadOptions(node.ToJsonString()).PointwiseConvolutions.Should().Be(PointwiseConvolutionPath.MatrixProduct);
+        TrainingCheckpoint.ReadOptions(json).PointwiseConvolutions.Should().Be(PointwiseConvolutionPath.OneDnn);
+    }
+
     [Theory]
     [InlineData(false, "sgd")] // stopped at the epoch boundary: 1 epoch + resume + 1 epoch
     [InlineData(true, "sgd")]  // stopped mid-epoch (Ctrl+C after one step)
