@@ -50,24 +50,26 @@ internal static class EndToEndBenchmark
     /// The run the issue saw swing between 23 and 159 img/s: <c>train --data synthetic -m mobilenext_035 --input-size 32
     /// -b 64</c>, each epoch's training images/s and its distance from the median.
     /// </summary>
-    public static void Steady(int epochs, int? threads, bool channelsLast)
+    public static void Steady(int epochs, int? threads, bool channelsLast, PointwiseConvolutionPath pointwise)
     {
         string output = Directory.CreateTempSubdirectory("mobilenext-steady").FullName;
         var options = RecipePresets.Paper with
         {
             Model = "mobilenext_035", InputSize = 32, BatchSize = 64, Epochs = epochs, OutputDirectory = Path.Combine(output, "run"), Threads = threads,
-            ChannelsLast = channelsLast,
+            ChannelsLast = channelsLast, PointwiseConvolutions = pointwise,
         };
         var clock = new StepClock(options.BatchSize);
         int used;
+        PointwiseConvolutionPath path;
         using (var trainer = new Trainer(options, TrainingData.Open("synthetic", syntheticImageSize: 32), progress: clock))
         {
             used = trainer.Threads;
+            path = trainer.Options.PointwiseConvolutions;
             trainer.Run();
         }
         var rates = Enumerable.Range(0, epochs).Select(e => clock.ImagesPerSecond(e, from: 0)).ToArray();
         double median = rates.Order().ElementAt(epochs / 2);
-        Console.WriteLine($"# Steady throughput: mobilenext_035, 32², batch 64, synthetic shapes, {options.Workers} workers, {used} libtorch thread(s) ({(threads is null ? "the trainer's choice" : "--threads")}), {(channelsLast ? "channels-last" : "NCHW")}");
+        Console.WriteLine($"# Steady throughput: mobilenext_035, 32², batch 64, synthetic shapes, {options.Workers} workers, {used} libtorch thread(s) ({(threads is null ? "the trainer's choice" : "--threads")}), {(channelsLast ? $"channels-last, pointwise: {path}" : "NCHW")}; malloc: {TorchRuntime.LoadedAllocator() ?? "glibc"}");
         Console.WriteLine();
         Console.WriteLine("| epoch | img/s | vs median | median step | longest step | CPU stolen by the host | GC pauses | after the epoch: in-cache loop | memory pass |");
         Console.WriteLine("|---|---|---|---|---|---|---|---|---|");

@@ -57,8 +57,8 @@ switch (mode)
         EndToEndBenchmark.Fed(Arg(1, 12), Arg(2, 1));
         return 0;
     case "train-steady":
-        if (args.Length > 4) MemoryLayout.PointwiseConvolutions = Enum.Parse<PointwiseConvolutionPath>(args[4], ignoreCase: true);
-        EndToEndBenchmark.Steady(Arg(1, 6), args.Length > 2 && args[2] != "auto" ? Arg(2, 0) : null, args.Length <= 3 || bool.Parse(args[3]));
+        EndToEndBenchmark.Steady(Arg(1, 6), args.Length > 2 && args[2] != "auto" ? Arg(2, 0) : null, args.Length <= 3 || bool.Parse(args[3]),
+            args.Length > 4 ? Enum.Parse<PointwiseConvolutionPath>(args[4], ignoreCase: true) : PointwiseConvolutionPath.Auto);
         return 0;
     default:
         Console.Error.WriteLine($"error: unknown benchmark '{mode}'; use: inference | int8 | detect | data | train-step | train-step-pointwise | pointwise-layers | train-fed | train-steady");

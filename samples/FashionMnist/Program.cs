@@ -7,10 +7,11 @@
 // Run it again with the same output folder after Ctrl+C and it resumes where it stopped. The model is a registry name
 // (default mobilenext_035); bench/table4.sh trains mobilenetv2_035 with the same recipe for the quantization comparison.
 //
-// Measured on a 2-core Debian 12 machine (10 epochs, 13 min 01 s; channels-last batches, one libtorch thread beside the
-// data worker, as the trainer chooses for a network this small): test top-1 per epoch 71.68, 81.58, 80.54, 87.28, 85.91,
-// 88.56, 89.52, 89.80, 90.19, 90.29 %. Another thread count or layout changes the arithmetic order and so the digits
-// (two threads in the default layout: 90.45 % in 26 min).
+// Measured on a 2-core machine (10 epochs, 10 min 15 s; channels-last batches, one libtorch thread beside the data
+// worker, as the trainer chooses for a network this small; tcmalloc, so libtorch's checked 1×1 kernel): test top-1 per
+// epoch 74.76, 84.57, 81.84, 87.04, 88.07, 89.02, 90.05, 90.30, 90.42, 90.50 %. Another thread count, layout or
+// pointwise path changes the arithmetic order and so the digits (the matrix product under glibc's malloc: 90.29 % in
+// 13 min; two threads in the default layout: 90.45 % in 26 min).
 using MobileNeXt.Training;
 using MobileNeXt.Training.Recipes;
 using MobileNeXt.Training.Reporting;
