@@ -71,13 +71,13 @@ internal static class EndToEndBenchmark
         double median = rates.Order().ElementAt(epochs / 2);
         Console.WriteLine($"# Steady throughput: mobilenext_035, 32², batch 64, synthetic shapes, {options.Workers} workers, {used} libtorch thread(s) ({(threads is null ? "the trainer's choice" : "--threads")}), {(channelsLast ? $"channels-last, pointwise: {path}" : "NCHW")}; malloc: {TorchRuntime.LoadedAllocator() ?? "glibc"}");
         Console.WriteLine();
-        Console.WriteLine("| epoch | img/s | vs median | median step | longest step | CPU stolen by the host | GC pauses | after the epoch: in-cache loop | memory pass |");
-        Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
+        Console.WriteLine("| epoch | img/s | vs median | median step | longest step | CPU stolen by the host | GC pauses | 1×1 kernel checks | after the epoch: in-cache loop | memory pass |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|");
         for (int e = 0; e < epochs; e++)
         {
             var (typical, longest) = clock.StepMilliseconds(e);
-            var (steal, gcPause) = clock.Interference(e);
-            Console.WriteLine($"| {e + 1} | {rates[e]:0} | {(int)Math.Round((rates[e] / median - 1) * 100):+0;-0;0} % | {typical:0.0} ms | {longest:0.0} ms | {steal:0.0} % | {gcPause:0} ms | {clock.Probes[e].Cache:0.0} ms | {clock.Probes[e].Memory:0.0} ms |");
+            var (steal, gcPause, checks) = clock.Interference(e);
+            Console.WriteLine($"| {e + 1} | {rates[e]:0} | {(int)Math.Round((rates[e] / median - 1) * 100):+0;-0;0} % | {typical:0.0} ms | {longest:0.0} ms | {steal:0.0} % | {gcPause:0} ms | {checks:0} ms | {clock.Probes[e].Cache:0.0} ms | {clock.Probes[e].Memory:0.0} ms |");
         }
         Console.WriteLine();
         Console.WriteLine($"Largest distance from the median: {rates.Max(r => Math.Abs(r / median - 1)) * 100:0} %");
@@ -100,7 +100,7 @@ internal static class EndToEndBenchmark
     private sealed class StepClock(int batch) : ITrainingProgress
     {
         private readonly Dictionary<int, List<(long Ticks, int Step)>> _ends = [];
-        private readonly Dictionary<int, (CpuTimes Cpu, TimeSpan GcPause)> _first = [], _last = [];
+        private readonly Dictionary<int, (CpuTimes Cpu, TimeSpan GcPause, TimeSpan Checks)> _first = [], _last = [];
 
         public void OnStep(StepReport report)
         {
@@ -108,20 +108,20 @@ internal static class EndToEndBenchmark
             list.Add((Stopwatch.GetTimestamp(), report.StepInEpoch));
             // the same span ImagesPerSecond counts, from the end of the first step to the end of the last: /proc/stat
             // is read at those two steps only
-            if (report.StepInEpoch == 1) _first[report.Epoch] = (CpuTimes.Read(), GC.GetTotalPauseDuration());
-            if (report.StepInEpoch == report.StepsPerEpoch) _last[report.Epoch] = (CpuTimes.Read(), GC.GetTotalPauseDuration());
+            if (report.StepInEpoch == 1) _first[report.Epoch] = (CpuTimes.Read(), GC.GetTotalPauseDuration(), MobileNeXt.Layers.PointwiseKernelCheck.CheckTime);
+            if (report.StepInEpoch == report.StepsPerEpoch) _last[report.Epoch] = (CpuTimes.Read(), GC.GetTotalPauseDuration(), MobileNeXt.Layers.PointwiseKernelCheck.CheckTime);
         }
 
         /// <summary>
         /// The share of the machine's CPU time the hypervisor gave to others during <paramref name="epoch"/> (steal in
         /// /proc/stat; NaN where it cannot be read) and how long .NET's garbage collector paused this process.
         /// </summary>
-        public (double StealPercent, double GcPauseMs) Interference(int epoch)
+        public (double StealPercent, double GcPauseMs, double ChecksMs) Interference(int epoch)
         {
-            var (a, ga) = _first[epoch];
-            var (b, gb) = _last[epoch];
+            var (a, ga, ca) = _first[epoch];
+            var (b, gb, cb) = _last[epoch];
             double total = b.Total - a.Total;
-            return (total > 0 ? 100.0 * (b.Steal - a.Steal) / total : double.NaN, (gb - ga).TotalMilliseconds);
+            return (total > 0 ? 100.0 * (b.Steal - a.Steal) / total : double.NaN, (gb - ga).TotalMilliseconds, (cb - ca).TotalMilliseconds);
         }
 
         /// <summary>After each epoch, the times of the same fixed single-threaded work: the machine's own speed.</summary>

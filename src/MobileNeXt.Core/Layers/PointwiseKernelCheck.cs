@@ -39,8 +39,17 @@ internal static class PointwiseKernelCheck
         }
     }
 
+    /// <summary>Wall time spent checking so far, every thread together (bench <c>train-steady</c> reports it).</summary>
+    internal static TimeSpan CheckTime => TimeSpan.FromTicks(Interlocked.Read(ref _checkTicks));
+
+    private static long _checkTicks;
+
     /// <summary>Forgets every verdict (tests, after replacing <see cref="Kernel"/>).</summary>
-    internal static void Reset() => Verdicts.Clear();
+    internal static void Reset()
+    {
+        Verdicts.Clear();
+        Interlocked.Exchange(ref _checkTicks, 0);
+    }
 
     /// <summary>
     /// Whether the kernel is right for <paramref name="x"/> (channels-last) and this weight, checking on first sight.
@@ -54,7 +63,9 @@ internal static class PointwiseKernelCheck
             x.dtype, x.device_type, x.device_index, get_num_threads());
         if (!Verdicts.TryGetValue(key, out var verdict) || (backward && verdict.Backward is null))
         {
+            long start = System.Diagnostics.Stopwatch.GetTimestamp();
             verdict = Check(x, weight, bias, groups, backward);
+            Interlocked.Add(ref _checkTicks, System.Diagnostics.Stopwatch.GetElapsedTime(start).Ticks);
             Verdicts[key] = verdict;
         }
         return backward ? verdict.Backward == true : verdict.Forward;
