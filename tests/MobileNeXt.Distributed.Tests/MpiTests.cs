@@ -66,6 +66,17 @@ public sealed class MpiTests(MpiJob mpi, ITestOutputHelper log)
         // The other rank is blocked in a collective and would wait forever: that the job ended at all (Run throws at
         // MpiJob.Limit otherwise) shows MPI_Abort ended it. No time bound of its own, which a busy machine could break.
         job.Elapsed.Should().BeLessThan(MpiJob.Limit);
+        job.Output.Should().Contain("   at ", "a failure that is not the user's input is a bug, and keeps its stack trace");
+    }
+
+    [Fact]
+    public void A_rank_that_fails_on_bad_input_ends_the_job_with_one_line_and_no_stack_trace()
+    {
+        var job = mpi.Run("bad-input");
+        log.WriteLine($"{job.Elapsed.TotalSeconds:F1} s, exit code {job.ExitCode}\n{job.Output}");
+        job.ExitCode.Should().NotBe(0);
+        job.Output.Should().Contain("rank 1 of 2 failed, ending the MPI job: ArgumentException: deliberate bad input in the bad-input scenario");
+        job.Output.Should().NotContain("   at ", "bad input gets one sentence, as a single-process run prints it");
     }
 
     [Fact]

@@ -34,6 +34,7 @@ public static class RankProgram
             "sgd" => Sgd(comm, outDir),
             "step" => Step(comm, outDir),
             "throw" => Throw(comm),
+            "bad-input" => BadInput(comm),
             "unhandled" => Unhandled(comm),
             "bench" => Bench(comm, outDir),
             "train" => TrainerScenarios.Train(comm, outDir),
@@ -195,6 +196,17 @@ public static class RankProgram
             opt.Step();
         }
         File.WriteAllBytes(Path.Combine(outDir, $"step-size{comm.Size}-rank{comm.Rank}.bin"), StateBytes(model));
+        return 0;
+    }
+
+    // (d') the same with an error in the user's input (an ArgumentException, as an invalid option raises)
+    private static int BadInput(ICommunicator comm)
+    {
+        comm.Barrier();
+        if (comm.Rank == 1) throw new ArgumentException("deliberate bad input in the bad-input scenario");
+        using var t = ones(10);
+        comm.AllReduceSum(t); // would hang forever without MPI_Abort
+        Thread.Sleep(Timeout.Infinite);
         return 0;
     }
 

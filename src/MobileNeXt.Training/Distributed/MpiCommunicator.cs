@@ -202,7 +202,8 @@ public sealed class MpiCommunicator : ICommunicator
     private static bool _handlerInstalled;
 
     /// <summary>
-    /// Inside a running MPI job: prints "rank R of N failed: …" and the exception to standard error and calls
+    /// Inside a running MPI job: prints "rank R of N failed: …" to standard error, with the stack trace unless the
+    /// exception is one this library raises for bad input (an invalid option or a missing or unreadable file), and calls
     /// MPI_Abort(MPI_COMM_WORLD, <paramref name="errorCode"/>), which does not return. Outside one it does nothing, so a
     /// single-process run reports its error once, the way its caller does.
     /// </summary>
@@ -215,12 +216,19 @@ public sealed class MpiCommunicator : ICommunicator
         {
             Console.Out.Flush();
             Console.Error.WriteLine($"rank {rank} of {size} failed, ending the MPI job: {error.GetType().Name}: {error.Message}");
-            Console.Error.WriteLine(error);
+            if (!IsInputError(error)) Console.Error.WriteLine(error); // a bug keeps its stack trace; bad input is one sentence
+
             Console.Error.Flush();
         }
         catch (IOException) { }
         MpiNative.MPI_Abort(MpiNative.Export("ompi_mpi_comm_world"), errorCode);
     }
+
+    // The exceptions this library documents for bad input (an option, a file, a folder), as the mobilenext command
+    // prints them without a trace when it runs alone.
+    private static bool IsInputError(Exception e) =>
+        e is ArgumentException or IOException or InvalidDataException or UnauthorizedAccessException
+            or KeyNotFoundException or NotSupportedException or NativeLibraryUnavailableException;
 
     private static (string Rank, string Size) Identity()
     {
