@@ -200,21 +200,15 @@ public static class RankProgram
     }
 
     // (d') the same with an error in the user's input (an ArgumentException, as an invalid option raises)
-    private static int BadInput(ICommunicator comm)
-    {
-        comm.Barrier();
-        if (comm.Rank == 1) throw new ArgumentException("deliberate bad input in the bad-input scenario");
-        using var t = ones(10);
-        comm.AllReduceSum(t); // would hang forever without MPI_Abort
-        Thread.Sleep(Timeout.Infinite);
-        return 0;
-    }
+    private static int BadInput(ICommunicator comm) => FailOnRankOne(comm, new ArgumentException("deliberate bad input in the bad-input scenario"));
 
     // (d) rank 1 fails while rank 0 waits in a collective that can never complete.
-    private static int Throw(ICommunicator comm)
+    private static int Throw(ICommunicator comm) => FailOnRankOne(comm, new InvalidOperationException("deliberate failure in the throw scenario"));
+
+    private static int FailOnRankOne(ICommunicator comm, Exception failure)
     {
         comm.Barrier();
-        if (comm.Rank == 1) throw new InvalidOperationException("deliberate failure in the throw scenario");
+        if (comm.Rank == 1) throw failure;
         using var t = ones(10);
         comm.AllReduceSum(t); // would hang forever without MPI_Abort
         Thread.Sleep(Timeout.Infinite);
