@@ -69,18 +69,12 @@ internal static class PointwiseLayersBenchmark
                 if (i % 2 == 0) { k[i] = Once(kernel); m[i] = Once(matmul); }
                 else { m[i] = Once(matmul); k[i] = Once(kernel); }
             }
-            double km = Median(k), mm = Median(m);
+            double km = Timing.Median(k), mm = Timing.Median(m);
             kernelTotal += km * count;
             matmulTotal += mm * count;
             Console.WriteLine($"| {c} → {o} at {h}×{w} | {count} | {batch * h * w} | {km:0.00} | {mm:0.00} | {mm / km:0.00}× |");
         }
         Console.WriteLine($"| all, weighted by layers | | | {kernelTotal:0.0} | {matmulTotal:0.0} | {matmulTotal / kernelTotal:0.00}× |");
         Console.WriteLine();
-    }
-
-    private static double Median(double[] values)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted[sorted.Length / 2];
     }
 }

@@ -48,7 +48,7 @@ switch (mode)
         TrainingBenchmark.StepPointwise(Arg(1, 2), Arg(2, 4));
         return 0;
     case "train-step-alone":
-        TrainingBenchmark.StepAlone(Arg(1, 2), Arg(2, 10), args.Length > 3 ? args[3] : "channels-last");
+        TrainingBenchmark.StepAlone(Arg(1, 2), Arg(2, 10), args.Length > 3 ? args[3] : "auto");
         return 0;
     case "pointwise-layers":
         PointwiseLayersBenchmark.Run(args.Length > 1 ? args[1] : "mobilenext_100", Arg(2, 224), Arg(3, 32), Arg(4, 2), Arg(5, 9));

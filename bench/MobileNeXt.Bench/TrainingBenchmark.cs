@@ -81,12 +81,17 @@ internal static class TrainingBenchmark
         Console.WriteLine();
     }
 
-    /// <summary>Only this library's channels-last step, no peer: the process to attach a profiler (perf) to.</summary>
-    public static void StepAlone(int threads, int iterations, string pathName = "channels-last")
+    /// <summary>
+    /// Only this library's step, no peer: the process to attach a profiler (perf) to. Prints each step's time, the
+    /// process's minor page faults so far and its resident memory, then the median. <paramref name="path"/> is
+    /// <c>nchw</c> (the default layout) or a <see cref="PointwiseConvolutionPath"/> for a channels-last step.
+    /// </summary>
+    public static void StepAlone(int threads, int iterations, string path = "auto")
     {
         torch.set_num_threads(threads);
-        if (pathName == "onednn") MemoryLayout.PointwiseConvolutions = PointwiseConvolutionPath.OneDnn;
-        using var step = new BareTrainingStep(channelsLast: pathName != "nchw");
+        bool nchw = path == "nchw";
+        if (!nchw) MemoryLayout.PointwiseConvolutions = Enum.Parse<PointwiseConvolutionPath>(path, ignoreCase: true);
+        using var step = new BareTrainingStep(channelsLast: !nchw);
         var trace = new List<string>();
         var samples = new double[iterations];
         for (int i = 0; i < iterations; i++)
@@ -94,12 +99,11 @@ internal static class TrainingBenchmark
             long start = System.Diagnostics.Stopwatch.GetTimestamp();
             step.Run();
             samples[i] = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds;
-            trace.Add($"{samples[i]:0.000}/{MinorFaults() / 1000}k");
+            trace.Add($"{samples[i]:0.000}/{MinorFaults() / 1000}k/{Environment.WorkingSet >> 20}M");
         }
-        Console.WriteLine("step s / minor page faults so far: " + string.Join(' ', trace));
-        Array.Sort(samples);
-        double s = samples[iterations / 2];
-        Console.WriteLine($"TorchSharp channels-last step: {s:0.000} s, {32 / s:0.0} img/s");
+        Console.WriteLine("step s / minor page faults so far / resident MiB: " + string.Join(' ', trace));
+        double s = Timing.Median(samples);
+        Console.WriteLine($"TorchSharp {(nchw ? "NCHW" : $"channels-last ({MemoryLayout.EffectivePointwiseConvolutions} pointwise)")} step, malloc {TorchRuntime.LoadedAllocator() ?? "glibc"}: {s:0.000} s, {32 / s:0.0} img/s");
     }
 
     /// <summary>The process's minor page faults so far (/proc/self/stat, field 10).</summary>
@@ -167,7 +171,7 @@ internal static class TrainingBenchmark
         {
             MemoryLayout.PointwiseConvolutions = before;
         }
-        double Median(PointwiseConvolutionPath p) => seconds[p].Order().ElementAt(seconds[p].Count / 2);
+        double Median(PointwiseConvolutionPath p) => Timing.Median(seconds[p]);
         var (checkedKeys, wrong) = MobileNeXt.Layers.PointwiseKernelCheck.Counts;
         Console.WriteLine($"# Channels-last training step, mobilenext_100, batch 32, 224², {threads} threads: pointwise convolutions, median of {seconds[paths[0]].Count} steps each, alternated in blocks; malloc: {TorchRuntime.LoadedAllocator() ?? "glibc"}");
         Console.WriteLine();

@@ -2,7 +2,7 @@
 
 usage: peer.py infer <weights.pth> <width> <alpha> <batch> <threads> <iters> [<input.pt> <logits-out.pt>]
        peer.py detect <weights.pth> <batch> <threads> <iters> [<input.pt> <outputs.pt>]   (SSDLite320-MobileNeXt, raw heads)
-       peer.py train <width> <batch> <threads> <iters> [nchw|channels_last]
+       peer.py train <width> <batch> <threads> <iters> [nchw|channels_last] [relu6_in_place|relu6_out_of_place]
        peer.py data <image-folder> <workers> <batch>   (PIL decode + torchvision augmentation; images/s of one epoch;
                                                         workers 0: PIL's decode alone, one process)
 """
@@ -87,6 +87,10 @@ def main():
         torch.set_num_threads(threads)
         model = MobileNeXt(width)
         model.train()
+        if len(sys.argv) > 7 and sys.argv[7] == "relu6_out_of_place":  # what ConvLayers.Act does; 1.13 gained nothing from it
+            for m in model.modules():
+                if isinstance(m, torch.nn.ReLU6):
+                    m.inplace = False
         opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=1e-4)
         x = torch.randn(batch, 3, 224, 224)
         y = torch.randint(0, 1000, (batch,))

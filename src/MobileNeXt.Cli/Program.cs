@@ -55,22 +55,10 @@ try
 {
     return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
 }
-catch (Exception e) when (Unwrap(e) is { } known)
+catch (Exception e) when (InputErrors.Find(e) is { } known) // bad input: one sentence; anything else is a bug and keeps its trace
 {
     Console.Out.Flush();
     Console.Error.WriteLine($"error: {ErrorText.Of(known, parsed.CommandResult.Command)}");
     return 1;
 }
 
-// The exceptions the library documents for bad input or a missing backend; anything else is a bug and keeps its trace.
-static Exception? Unwrap(Exception e)
-{
-    for (Exception? x = e; x is not null; x = x.InnerException)
-    {
-        if (x is NativeLibraryUnavailableException or KeyNotFoundException or ArgumentException
-            or IOException or InvalidDataException or UnauthorizedAccessException or NotSupportedException)
-            return x;
-        if (x is not (TargetInvocationException or TypeInitializationException or AggregateException)) return null;
-    }
-    return null;
-}

@@ -27,8 +27,11 @@ public static class MemoryLayout
     public static PointwiseConvolutionPath PointwiseConvolutions { get; set; } = PointwiseConvolutionPath.Auto;
 
     /// <summary>What <see cref="PointwiseConvolutions"/> comes to in this process: never <see cref="PointwiseConvolutionPath.Auto"/>.</summary>
-    public static PointwiseConvolutionPath EffectivePointwiseConvolutions =>
-        Resolve(PointwiseConvolutions, TorchRuntime.LoadedAllocator() is not null);
+    public static PointwiseConvolutionPath EffectivePointwiseConvolutions => Resolve(PointwiseConvolutions);
+
+    /// <summary>What <paramref name="path"/> comes to in this process: <see cref="PointwiseConvolutionPath.Auto"/> by the allocator, any other path itself.</summary>
+    public static PointwiseConvolutionPath Resolve(PointwiseConvolutionPath path) =>
+        Resolve(path, TorchRuntime.LoadedAllocator() is "tcmalloc" or "jemalloc"); // mimalloc returned memory and faulted every step
 
     /// <summary><see cref="PointwiseConvolutionPath.Auto"/>'s rule: the checked kernel with a size-class allocator, else the matrix product.</summary>
     internal static PointwiseConvolutionPath Resolve(PointwiseConvolutionPath path, bool sizeClassAllocator) =>

@@ -118,7 +118,7 @@ public static class TorchRuntime
     public static bool UseTcmalloc()
     {
         if (!OperatingSystem.IsLinux()) return false;
-        if (LoadedAllocator() is not null) return true;
+        if (LoadedAllocator() is { } loaded) return loaded == "tcmalloc"; // another preloaded allocator is left in place
         string? choice = Environment.GetEnvironmentVariable(AllocatorVariable);
         if (choice == "glibc" || Environment.GetEnvironmentVariable(RestartedVariable) is not null) return false;
         string? library = string.IsNullOrEmpty(choice) ? FindTcmalloc() : choice;
@@ -164,7 +164,7 @@ public static class TorchRuntime
     }
 
     /// <summary>
-    /// The allocator library preloaded into this process (<c>tcmalloc</c> or <c>jemalloc</c>), or null when glibc's
+    /// The allocator library preloaded into this process (<c>tcmalloc</c>, <c>jemalloc</c> or <c>mimalloc</c>), or null when glibc's
     /// <c>malloc</c> serves it (or on another OS).
     /// </summary>
     public static string? LoadedAllocator() => Allocator.Value;
@@ -181,6 +181,7 @@ public static class TorchRuntime
             {
                 if (line.Contains("/libtcmalloc", StringComparison.Ordinal)) return "tcmalloc";
                 if (line.Contains("/libjemalloc", StringComparison.Ordinal)) return "jemalloc";
+                if (line.Contains("/libmimalloc", StringComparison.Ordinal)) return "mimalloc";
             }
         }
         catch (IOException) { }

@@ -77,8 +77,7 @@ public sealed class Trainer : IDisposable
         TorchRuntime.EnsureAvailable();
         // The path a resumed run took comes from its checkpoint's options; a new run's Auto is settled here, once, and
         // stored, so that resuming under another allocator does not change the arithmetic.
-        MemoryLayout.PointwiseConvolutions = options.PointwiseConvolutions;
-        options = options with { PointwiseConvolutions = MemoryLayout.EffectivePointwiseConvolutions };
+        options = options with { PointwiseConvolutions = MemoryLayout.Resolve(options.PointwiseConvolutions) };
         MemoryLayout.PointwiseConvolutions = options.PointwiseConvolutions;
         Options = options;
         _task = task;

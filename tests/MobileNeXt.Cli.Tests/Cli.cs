@@ -55,6 +55,9 @@ internal static class Cli
     /// </summary>
     public static readonly TimeSpan HangLimit = TimeSpan.FromMinutes(10);
 
+    /// <summary>Debian's libtcmalloc-minimal4, which ./build.sh setup installs; the command restarts under it where it is.</summary>
+    public const string Tcmalloc = "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4";
+
     private static string Dll
     {
         get

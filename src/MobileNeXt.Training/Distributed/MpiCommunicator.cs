@@ -215,20 +215,17 @@ public sealed class MpiCommunicator : ICommunicator
         try
         {
             Console.Out.Flush();
-            Console.Error.WriteLine($"rank {rank} of {size} failed, ending the MPI job: {error.GetType().Name}: {error.Message}");
-            if (!IsInputError(error)) Console.Error.WriteLine(error); // a bug keeps its stack trace; bad input is one sentence
+            // bad input is one sentence (the wrapped exception's own); a bug keeps its stack trace
+            var input = InputErrors.Find(error);
+            var shown = input ?? error;
+            Console.Error.WriteLine($"rank {rank} of {size} failed, ending the MPI job: {shown.GetType().Name}: {shown.Message}");
+            if (input is null) Console.Error.WriteLine(error);
 
             Console.Error.Flush();
         }
         catch (IOException) { }
         MpiNative.MPI_Abort(MpiNative.Export("ompi_mpi_comm_world"), errorCode);
     }
-
-    // The exceptions this library documents for bad input (an option, a file, a folder), as the mobilenext command
-    // prints them without a trace when it runs alone.
-    private static bool IsInputError(Exception e) =>
-        e is ArgumentException or IOException or InvalidDataException or UnauthorizedAccessException
-            or KeyNotFoundException or NotSupportedException or NativeLibraryUnavailableException;
 
     private static (string Rank, string Size) Identity()
     {

@@ -14,9 +14,6 @@ public class DoctorCommandTests
         run.Lines[0].Should().Match($"ok: TorchSharp {version} loaded its native backend; * CPU threads; CUDA not available.");
     }
 
-    // Debian's libtcmalloc-minimal4, which ./build.sh setup installs
-    private const string Tcmalloc = "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4";
-
     [Fact]
     public void Should_run_under_tcmalloc_where_it_is_installed()
     {
@@ -24,7 +21,7 @@ public class DoctorCommandTests
 
         // The line reads /proc/self/maps of the process that ran the command: the restart under LD_PRELOAD happened.
         run.Lines.Should().HaveCount(2);
-        run.Lines[1].Should().Be(File.Exists(Tcmalloc) ? "memory: tcmalloc (preloaded)." : "memory: glibc malloc, freed memory retained; install libtcmalloc-minimal4 (./build.sh setup) for steadier, faster training steps.");
+        run.Lines[1].Should().Be(File.Exists(Cli.Tcmalloc) ? "memory: tcmalloc (preloaded)." : "memory: glibc malloc, freed memory retained; install libtcmalloc-minimal4 (./build.sh setup) for steadier, faster training steps.");
     }
 
     [Fact]

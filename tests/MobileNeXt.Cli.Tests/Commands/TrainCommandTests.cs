@@ -29,7 +29,7 @@ public class TrainCommandTests(TrainedRun run)
         (checkpoint.Options.InputSize, checkpoint.Options.Epochs, checkpoint.Options.BatchSize).Should().Be((TrainedRun.InputSize, TrainedRun.Epochs, TrainedRun.BatchSize));
         checkpoint.Options.WeightDecay.Should().Be(4e-5, "the paper preset's Sec. 4.1 value, not overridden");
         // The command restarts under tcmalloc where ./build.sh setup installed it, and the trainer stores what Auto came to there.
-        checkpoint.Options.PointwiseConvolutions.Should().Be(File.Exists("/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4")
+        checkpoint.Options.PointwiseConvolutions.Should().Be(File.Exists(Cli.Tcmalloc)
             ? PointwiseConvolutionPath.Checked : PointwiseConvolutionPath.MatrixProduct);
     }
 

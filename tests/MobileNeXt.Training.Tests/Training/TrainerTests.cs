@@ -63,7 +63,7 @@ public sealed class TrainerTests : IDisposable
             var options = Tiny("pointwise") with { Epochs = 1 };
             options.PointwiseConvolutions.Should().Be(PointwiseConvolutionPath.Auto);
             // Auto's rule (README, Speed): the checked kernel under tcmalloc, the matrix product under glibc's malloc
-            var expected = TorchRuntime.LoadedAllocator() is null ? PointwiseConvolutionPath.MatrixProduct : PointwiseConvolutionPath.Checked;
+            var expected = TorchRuntime.LoadedAllocator() is "tcmalloc" or "jemalloc" ? PointwiseConvolutionPath.Checked : PointwiseConvolutionPath.MatrixProduct;
             using (var first = new Trainer(options, data))
             {
                 first.Options.PointwiseConvolutions.Should().Be(expected);
