@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace MobileNeXt.Bench;
 
 /// <summary>
-/// The trainer's step on one batch held in memory: mobilenext_100, 224², SGD Nesterov 0.9, weight decay 1e-4, label
+/// The trainer's step on one batch held in memory: mobilenext_100 at 224² unless told otherwise, SGD Nesterov 0.9, weight decay 1e-4, label
 /// smoothing 0.1, the loss read back as the trainer reads it, and the layout change inside the step as the trainer makes
 /// it for every batch. The same step as the PyTorch peer's, and the baseline the whole training loop is compared with.
 /// </summary>
@@ -16,13 +16,14 @@ internal sealed class BareTrainingStep : IDisposable
     private readonly Tensor _x, _y;
     private readonly bool _channelsLast;
 
-    public BareTrainingStep(bool channelsLast, int batch = 32, int classes = 1000, bool decayNormAndBias = true)
+    public BareTrainingStep(bool channelsLast, int batch = 32, int classes = 1000, bool decayNormAndBias = true,
+        string model = "mobilenext_100", int inputSize = 224)
     {
         _channelsLast = channelsLast;
-        _model = ModelRegistry.Create("mobilenext_100", new ModelCreateOptions { NumClasses = classes });
+        _model = ModelRegistry.Create(model, new ModelCreateOptions { NumClasses = classes });
         _model.train();
         _optimizer = ParameterGroups.Split(_model, decayNormAndBias).CreateSgd(0.01, 0.9, nesterov: true, weightDecay: 1e-4);
-        _x = randn(batch, 3, 224, 224);
+        _x = randn(batch, 3, inputSize, inputSize);
         _y = randint(0, classes, [batch], dtype: ScalarType.Int64);
     }
 

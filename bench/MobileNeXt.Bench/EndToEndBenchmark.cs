@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using MobileNeXt.Training;
+using MobileNeXt.Training.Data;
 using MobileNeXt.Training.Recipes;
 using MobileNeXt.Training.Reporting;
 using static TorchSharp.torch;
@@ -48,9 +49,13 @@ internal static class EndToEndBenchmark
 
     /// <summary>
     /// The run the issue saw swing between 23 and 159 img/s: <c>train --data synthetic -m mobilenext_035 --input-size 32
-    /// -b 64</c>, each epoch's training images/s and its distance from the median.
+    /// -b 64</c>, each epoch's training images/s and its distance from the median. After each epoch, on the trainer's
+    /// thread while the loader waits, the same step without the loader (<see cref="BareTrainingStep"/>: mobilenext_035,
+    /// 32², batch 64, the same threads and pointwise path) runs as many steps as the epoch had: the machine's own speed
+    /// at that moment, so that an epoch slowed by the machine is told apart from one slowed by the pipeline.
+    /// <paramref name="images"/> sets the synthetic training set's size (2000, the command's, by default).
     /// </summary>
-    public static void Steady(int epochs, int? threads, bool channelsLast, PointwiseConvolutionPath pointwise)
+    public static void Steady(int epochs, int? threads, bool channelsLast, PointwiseConvolutionPath pointwise, int images = 2000)
     {
         string output = Directory.CreateTempSubdirectory("mobilenext-steady").FullName;
         var options = RecipePresets.Paper with
@@ -58,32 +63,50 @@ internal static class EndToEndBenchmark
             Model = "mobilenext_035", InputSize = 32, BatchSize = 64, Epochs = epochs, OutputDirectory = Path.Combine(output, "run"), Threads = threads,
             ChannelsLast = channelsLast, PointwiseConvolutions = pointwise,
         };
-        var clock = new StepClock(options.BatchSize);
+        var synthetic = TrainingData.Open("synthetic", syntheticImageSize: 32);
+        var data = synthetic with { Train = new SyntheticShapesDataset(new SyntheticShapesOptions { Count = images, ImageSize = 32, Seed = 1 }), Source = null };
+        BareTrainingStep? bare = null;
+        var clock = new StepClock(options.BatchSize, steps =>
+        {
+            for (int i = 0; i < Warmup; i++) bare!.Run();
+            long start = Stopwatch.GetTimestamp();
+            for (int i = 0; i < steps; i++) bare!.Run();
+            return steps * options.BatchSize / Stopwatch.GetElapsedTime(start).TotalSeconds;
+        });
         int used;
         PointwiseConvolutionPath path;
-        using (var trainer = new Trainer(options, TrainingData.Open("synthetic", syntheticImageSize: 32), progress: clock))
+        using (var trainer = new Trainer(options, data, progress: clock))
         {
             used = trainer.Threads;
             path = trainer.Options.PointwiseConvolutions;
+            bare = new BareTrainingStep(channelsLast, options.BatchSize, new SyntheticShapesOptions().NumClasses, decayNormAndBias: false, "mobilenext_035", 32);
             trainer.Run();
         }
+        bare.Dispose();
         var rates = Enumerable.Range(0, epochs).Select(e => clock.ImagesPerSecond(e, from: 0)).ToArray();
-        double median = rates.Order().ElementAt(epochs / 2);
-        Console.WriteLine($"# Steady throughput: mobilenext_035, 32², batch 64, synthetic shapes, {options.Workers} workers, {used} libtorch thread(s) ({(threads is null ? "the trainer's choice" : "--threads")}), {(channelsLast ? $"channels-last, pointwise: {path}" : "NCHW")}; malloc: {TorchRuntime.LoadedAllocator() ?? "glibc"}");
+        var alone = clock.Bare.ToArray();
+        var relative = rates.Zip(alone, (r, b) => r / b).ToArray();
+        Console.WriteLine($"# Steady throughput: mobilenext_035, 32², batch 64, {images} synthetic shapes, {options.Workers} workers, {used} libtorch thread(s) ({(threads is null ? "the trainer's choice" : "--threads")}), {(channelsLast ? $"channels-last, pointwise: {path}" : "NCHW")}; malloc: {TorchRuntime.LoadedAllocator() ?? "glibc"}");
         Console.WriteLine();
-        Console.WriteLine("| epoch | img/s | vs median | median step | longest step | CPU stolen by the host | GC pauses | 1×1 kernel checks | after the epoch: in-cache loop | memory pass |");
-        Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|");
+        Console.WriteLine("| epoch | img/s | vs median | bare step right after, img/s | vs median | epoch ÷ bare step | median step | longest step | CPU stolen by the host | GC pauses | 1×1 kernel checks |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|");
         for (int e = 0; e < epochs; e++)
         {
             var (typical, longest) = clock.StepMilliseconds(e);
             var (steal, gcPause, checks) = clock.Interference(e);
-            Console.WriteLine($"| {e + 1} | {rates[e]:0} | {(int)Math.Round((rates[e] / median - 1) * 100):+0;-0;0} % | {typical:0.0} ms | {longest:0.0} ms | {steal:0.0} % | {gcPause:0} ms | {checks:0} ms | {clock.Probes[e].Cache:0.0} ms | {clock.Probes[e].Memory:0.0} ms |");
+            Console.WriteLine($"| {e + 1} | {rates[e]:0} | {Percent(rates[e], rates)} | {alone[e]:0} | {Percent(alone[e], alone)} | {relative[e]:0.00} | {typical:0.0} ms | {longest:0.0} ms | {steal:0.0} % | {gcPause:0} ms | {checks:0} ms |");
         }
         Console.WriteLine();
-        Console.WriteLine($"Largest distance from the median: {rates.Max(r => Math.Abs(r / median - 1)) * 100:0} %");
+        Console.WriteLine($"Largest distance from the median: epochs {Spread(rates):0} %; the bare step alone {Spread(alone):0} %; epoch ÷ bare step {Spread(relative):0} %");
         Console.WriteLine();
         Directory.Delete(output, recursive: true);
     }
+
+    private static double Median(double[] values) => Timing.Median(values);
+
+    private static string Percent(double value, double[] all) => $"{(int)Math.Round((value / Median(all) - 1) * 100):+0;-0;0} %";
+
+    private static double Spread(double[] values) => values.Max(v => Math.Abs(v / Median(values) - 1)) * 100;
 
     /// <summary>The trainer's step without the loader, on as many steps after the same warm-up; mean images/s.</summary>
     private static double BareSteps(bool channelsLast, int steps)
@@ -97,7 +120,7 @@ internal static class EndToEndBenchmark
     }
 
     /// <summary>Records when every step of every epoch ended.</summary>
-    private sealed class StepClock(int batch) : ITrainingProgress
+    private sealed class StepClock(int batch, Func<int, double>? bareWindow = null) : ITrainingProgress
     {
         private readonly Dictionary<int, List<(long Ticks, int Step)>> _ends = [];
         private readonly Dictionary<int, (CpuTimes Cpu, TimeSpan GcPause, TimeSpan Checks)> _first = [], _last = [];
@@ -124,10 +147,13 @@ internal static class EndToEndBenchmark
             return (total > 0 ? 100.0 * (b.Steal - a.Steal) / total : double.NaN, (gb - ga).TotalMilliseconds, (cb - ca).TotalMilliseconds);
         }
 
-        /// <summary>After each epoch, the times of the same fixed single-threaded work: the machine's own speed.</summary>
-        public List<(double Cache, double Memory)> Probes { get; } = [];
+            /// <summary>After each epoch, the bare step's images/s over as many steps as the epoch had (when given one).</summary>
+        public List<double> Bare { get; } = [];
 
-        public void OnEpoch(EpochMetrics metrics) => Probes.Add((MachineProbe.InCache(), MachineProbe.MemoryPass()));
+        public void OnEpoch(EpochMetrics metrics)
+        {
+            if (bareWindow is not null) Bare.Add(bareWindow(_ends[metrics.Epoch - 1].Count)); // EpochMetrics counts from 1, StepReport from 0
+        }
 
         public void OnMessage(string message) { }
 
@@ -172,52 +198,3 @@ internal readonly record struct CpuTimes(long Total, long Steal)
     }
 }
 
-/// <summary>
-/// Fixed single-threaded work whose time moves only with the machine, so a benchmark's rate can be read against it,
-/// best of 5 each: a dependent multiply-add chain over a 64 KiB array that stays in the core's cache (the core's
-/// speed), and a sum over a 128 MiB array (the memory bandwidth the host leaves this machine).
-/// </summary>
-internal static class MachineProbe
-{
-    private static readonly float[] Data = [.. Enumerable.Range(0, 16384).Select(i => 1f + i * 1e-6f)];
-    private static readonly long[] Large = Filled(16 << 20); // written, so every page is real memory (not the shared zero page)
-
-    private static long[] Filled(int length)
-    {
-        var a = new long[length];
-        Array.Fill(a, 1L);
-        return a;
-    }
-
-    public static double MemoryPass() => BestOfFive(() =>
-    {
-        var span = new ReadOnlySpan<long>(Large);
-        var sum = System.Numerics.Vector<long>.Zero;
-        for (int i = 0; i + System.Numerics.Vector<long>.Count <= span.Length; i += System.Numerics.Vector<long>.Count)
-            sum += new System.Numerics.Vector<long>(span[i..]);
-        return System.Numerics.Vector.Sum(sum);
-    });
-
-    public static double InCache() => BestOfFive(() =>
-    {
-        float acc = 0;
-        for (int pass = 0; pass < 200; pass++)
-            foreach (float v in Data) acc = acc * 0.999f + v;
-        return (long)acc;
-    });
-
-    // the result is kept, so the work cannot be optimised away
-    private static double BestOfFive(Func<long> work)
-    {
-        double best = double.MaxValue;
-        long sink = 0;
-        for (int round = 0; round < 5; round++)
-        {
-            long start = Stopwatch.GetTimestamp();
-            sink += work();
-            best = Math.Min(best, (Stopwatch.GetTimestamp() - start) * 1000.0 / Stopwatch.Frequency);
-        }
-        GC.KeepAlive(sink);
-        return best;
-    }
-}

@@ -10,7 +10,7 @@ using MobileNeXt.Bench;
 //                                                         -- train-step-pointwise [threads=2] [rounds=4]
 //                                                         -- pointwise-layers [model=mobilenext_100] [input=224] [batch=32] [threads=2] [rounds=9]
 //                                                         -- train-fed [steps=12] [workers=1]
-//                                                         -- train-steady [epochs=6] [threads|auto] [channels-last=true] [pointwise=auto|matrixproduct|checked|onednn]
+//                                                         -- train-steady [epochs=6] [threads|auto] [channels-last=true] [pointwise=auto|matrixproduct|checked|onednn] [images=2000]
 // Both sides run on one allocator: tcmalloc where it is installed (TorchRuntime.UseTcmalloc restarts this process with
 // it preloaded, and the PyTorch peer inherits the same LD_PRELOAD), else glibc's malloc with freed memory kept for reuse
 // (TorchRuntime.RetainFreedMemory here, the same glibc tunables for the peer). MOBILENEXT_ALLOCATOR=glibc skips
@@ -58,7 +58,7 @@ switch (mode)
         return 0;
     case "train-steady":
         EndToEndBenchmark.Steady(Arg(1, 6), args.Length > 2 && args[2] != "auto" ? Arg(2, 0) : null, args.Length <= 3 || bool.Parse(args[3]),
-            args.Length > 4 ? Enum.Parse<PointwiseConvolutionPath>(args[4], ignoreCase: true) : PointwiseConvolutionPath.Auto);
+            args.Length > 4 ? Enum.Parse<PointwiseConvolutionPath>(args[4], ignoreCase: true) : PointwiseConvolutionPath.Auto, Arg(5, 2000));
         return 0;
     default:
         Console.Error.WriteLine($"error: unknown benchmark '{mode}'; use: inference | int8 | detect | data | train-step | train-step-pointwise | pointwise-layers | train-fed | train-steady");

@@ -86,7 +86,8 @@ public enum PointwiseConvolutionPath
 
     /// <summary>
     /// libtorch's (oneDNN's) 1×1 kernel where it has been checked to agree with the matrix product for this shape,
-    /// batch, thread count and, when training, gradient — once per combination — else the matrix product. On some
+    /// batch, thread count and, when training, gradient — once per combination — else the matrix product; layers of
+    /// fewer than 1024 N·H·W rows (e.g. 2×2 maps at batch 64), where the kernel is slower, always take the matrix product. On some
     /// AVX-512 machines libtorch 2.10's kernel returned results 8–38 % off for some shapes. Where it is right, a
     /// mobilenext_100 training step with it ran 1.38× as fast as with the matrix product under tcmalloc, and at 0.66×
     /// under glibc's malloc, whose heap it made grow to twice the process's peak, paying page faults on the way.

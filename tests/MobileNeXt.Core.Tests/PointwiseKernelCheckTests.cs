@@ -85,7 +85,7 @@ public sealed class PointwiseKernelCheckTests : IDisposable
     {
         manual_seed(3);
         var conv = nn.Conv2d(64, 48, 1, groups: groups, bias: bias);
-        var x = MemoryLayout.ToChannelsLast(randn(4, 64, 7, 7));
+        var x = MemoryLayout.ToChannelsLast(randn(4, 64, 16, 16)); // 1024 rows: the fewest that take the kernel
         return (conv, x);
     }
 
@@ -110,9 +110,23 @@ public sealed class PointwiseKernelCheckTests : IDisposable
         using (var again = ConvLayers.Run(conv, x)) { }
         _calls.Should().Be(3, "the verdict is kept");
         PointwiseKernelCheck.Counts.Should().Be((1, 0));
-        using var other = MemoryLayout.ToChannelsLast(randn(2, 64, 7, 7));
+        using var other = MemoryLayout.ToChannelsLast(randn(8, 64, 16, 16));
         using (var y2 = ConvLayers.Run(conv, other)) { }
         _calls.Should().Be(5, "another batch size is checked on its own");
+    }
+
+    [Fact]
+    public void Should_compute_layers_of_fewer_than_1024_rows_by_the_matrix_product_unchecked()
+    {
+        // bench pointwise-layers: at 256 and 512 rows the kernel was mostly slower than the matrix product
+        PointwiseKernelCheck.Kernel = Right;
+        var (conv, _) = Layer();
+        using var _ = no_grad();
+        using var small = MemoryLayout.ToChannelsLast(randn(4, 64, 16, 15)); // 960 rows
+        using (var y = ConvLayers.Run(conv, small))
+            ErrorAgainstExact(conv, small, y).Should().BeLessThan(1e-5);
+        _calls.Should().Be(0);
+        PointwiseKernelCheck.Counts.Should().Be((0, 0));
     }
 
     [Fact]
@@ -150,7 +164,7 @@ public sealed class PointwiseKernelCheckTests : IDisposable
         // d/dx of Σ conv(x) is Σ_o W[o, :]: every pixel's input gradient is the weight's column sums, per group
         using var w = c.weight!.detach().flatten(1);                        // 48 × 32
         using var perGroup = w.reshape(2, 24, 32).sum(1).flatten();          // 64: group 0's 32 inputs, then group 1's
-        using var expected = perGroup.reshape(1, 64, 1, 1).expand(4, 64, 7, 7);
+        using var expected = perGroup.reshape(1, 64, 1, 1).expand(4, 64, 16, 16);
         using var diff = leaf.grad! - expected;
         (diff.abs().max().item<float>() / perGroup.abs().max().item<float>()).Should().BeLessThan(1e-5f, "not the kernel's 10 % larger gradient");
         PointwiseKernelCheck.Counts.Should().Be((1, 1));
@@ -164,7 +178,7 @@ public sealed class PointwiseKernelCheckTests : IDisposable
         using var model = ModelRegistry.Create("mobilenext_035", new ModelCreateOptions { NumClasses = 10 });
         model.eval();
         using var _ = no_grad();
-        using var x = randn(2, 3, 64, 64);
+        using var x = randn(2, 3, 128, 128); // maps of 64² to 4²: layers above and below 1024 rows
         using var nchw = model.call(x);
         using var nhwc = model.call(MemoryLayout.ToChannelsLast(x));
         using var diff = nhwc - nchw;
