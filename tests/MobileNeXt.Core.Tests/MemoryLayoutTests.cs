@@ -96,13 +96,29 @@ public class MemoryLayoutTests
         /// computation of the same network on the same batch (cosine ≥ 0.9999). float64 has ~10 more significant digits
         /// than float32, so it stands for the exact gradient.
         /// </summary>
+        /// <remarks>
+        /// At one libtorch thread (the trainer's choice for a small network beside two data workers) channels-last
+        /// measured 0.99986, against 0.999995 at two threads and 0.9999999998 for NCHW at one: libtorch's channels-last
+        /// BatchNorm sums each thread's share of the N·H·W rows in float32 (ATen <c>batch_norm_kernel.cpp</c>), where its
+        /// NCHW kernel sums each plane vectorised and the planes in float64, so one thread summing every row rounds most.
+        /// That case is held to 0.9998, a bound with room for the kernel and no more.
+        /// </remarks>
         [Theory]
-        [InlineData(false)]
-        [InlineData(true)]
-        public void Should_give_gradients_at_initialisation_within_float_rounding_of_a_float64_reference(bool channelsLast)
+        [InlineData(false, 0)]
+        [InlineData(true, 0)]
+        [InlineData(false, 1)]
+        [InlineData(true, 1)]
+        public void Should_give_gradients_at_initialisation_within_float_rounding_of_a_float64_reference(bool channelsLast, int threads)
         {
             var options = new ModelCreateOptions { NumClasses = 100, DropRate = 0 }; // dropout would draw different masks
-            set_num_threads(Math.Max(1, Environment.ProcessorCount)); // on this test's thread too
+            int before = get_num_threads();
+            set_num_threads(threads > 0 ? threads : Math.Max(1, Environment.ProcessorCount)); // 0: the machine's; on this test's thread too
+            try { AssertGradientCosine(channelsLast, threads, options); }
+            finally { set_num_threads(before); }
+        }
+
+        private static void AssertGradientCosine(bool channelsLast, int threads, ModelCreateOptions options)
+        {
             manual_seed(11);
             using var model = ModelRegistry.Create("mobilenext_100", options);
             using var reference = ModelRegistry.Create("mobilenext_100", options);
@@ -120,7 +136,8 @@ public class MemoryLayoutTests
 
             using var ours64 = ours.to(ScalarType.Float64);
             double cosine = (ours64.dot(exact) / (ours64.norm() * exact.norm())).item<double>();
-            cosine.Should().BeGreaterThanOrEqualTo(0.9999, $"float32 {(channelsLast ? "channels-last" : "NCHW")} gradients must match float64's direction");
+            double bound = channelsLast && threads == 1 ? 0.9998 : 0.9999;
+            cosine.Should().BeGreaterThanOrEqualTo(bound, $"float32 {(channelsLast ? "channels-last" : "NCHW")} gradients must match float64's direction");
         }
 
         private static Tensor FlatGradient(ImageClassifier model, Tensor x, Tensor y)
