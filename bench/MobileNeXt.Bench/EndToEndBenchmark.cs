@@ -55,13 +55,13 @@ internal static class EndToEndBenchmark
     /// at that moment, so that an epoch slowed by the machine is told apart from one slowed by the pipeline.
     /// <paramref name="images"/> sets the synthetic training set's size (2000, the command's, by default).
     /// </summary>
-    public static void Steady(int epochs, int? threads, bool channelsLast, PointwiseConvolutionPath pointwise, int images = 2000)
+    public static void Steady(int epochs, int? threads, bool channelsLast, PointwiseConvolutionPath pointwise, int images = 2000, BatchNormPath batchNorm = BatchNormPath.Auto)
     {
         string output = Directory.CreateTempSubdirectory("mobilenext-steady").FullName;
         var options = RecipePresets.Paper with
         {
             Model = "mobilenext_035", InputSize = 32, BatchSize = 64, Epochs = epochs, OutputDirectory = Path.Combine(output, "run"), Threads = threads,
-            ChannelsLast = channelsLast, PointwiseConvolutions = pointwise,
+            ChannelsLast = channelsLast, PointwiseConvolutions = pointwise, BatchNorm = batchNorm,
         };
         var synthetic = TrainingData.Open("synthetic", syntheticImageSize: 32);
         var data = synthetic with { Train = new SyntheticShapesDataset(new SyntheticShapesOptions { Count = images, ImageSize = 32, Seed = 1 }), Source = null };
@@ -86,7 +86,7 @@ internal static class EndToEndBenchmark
         var rates = Enumerable.Range(0, epochs).Select(e => clock.ImagesPerSecond(e, from: 0)).ToArray();
         var alone = clock.Bare.ToArray();
         var relative = rates.Zip(alone, (r, b) => r / b).ToArray();
-        Console.WriteLine($"# Steady throughput: mobilenext_035, 32², batch 64, {images} synthetic shapes, {options.Workers} workers, {used} libtorch thread(s) ({(threads is null ? "the trainer's choice" : "--threads")}), {(channelsLast ? $"channels-last, pointwise: {path}" : "NCHW")}; malloc: {TorchRuntime.LoadedAllocator() ?? "glibc"}");
+        Console.WriteLine($"# Steady throughput: mobilenext_035, 32², batch 64, {images} synthetic shapes, {options.Workers} workers, {used} libtorch thread(s) ({(threads is null ? "the trainer's choice" : "--threads")}), {(channelsLast ? $"channels-last, pointwise: {path}, BatchNorm: {MemoryLayout.Resolve(batchNorm, used)}" : "NCHW")}; malloc: {TorchRuntime.LoadedAllocator() ?? "glibc"}");
         Console.WriteLine();
         Console.WriteLine("| epoch | img/s | vs median | bare step right after, img/s | vs median | epoch ÷ bare step | median step | longest step | CPU stolen by the host | GC pauses | 1×1 kernel checks |");
         Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|");

@@ -10,7 +10,9 @@ using MobileNeXt.Bench;
 //                                                         -- train-step-pointwise [threads=2] [rounds=4]
 //                                                         -- pointwise-layers [model=mobilenext_100] [input=224] [batch=32] [threads=2] [rounds=9]
 //                                                         -- train-fed [steps=12] [workers=1]
-//                                                         -- train-steady [epochs=6] [threads|auto] [channels-last=true] [pointwise=auto|matrixproduct|checked|onednn] [images=2000]
+//                                                         -- train-step-alone [threads=2] [iterations=10] [auto|matrixproduct|checked|onednn|nchw] [batchnorm=auto|libtorch|fused]
+//                                                         -- batchnorm-layers [threads=2] [rounds=9]
+//                                                         -- train-steady [epochs=6] [threads|auto] [channels-last=true] [pointwise=auto|matrixproduct|checked|onednn] [images=2000] [batchnorm=auto|libtorch|fused]
 // Both sides run on one allocator: tcmalloc where it is installed (TorchRuntime.UseTcmalloc restarts this process with
 // it preloaded, and the PyTorch peer inherits the same LD_PRELOAD), else glibc's malloc with freed memory kept for reuse
 // (TorchRuntime.RetainFreedMemory here, the same glibc tunables for the peer). MOBILENEXT_ALLOCATOR=glibc skips
@@ -48,7 +50,11 @@ switch (mode)
         TrainingBenchmark.StepPointwise(Arg(1, 2), Arg(2, 4));
         return 0;
     case "train-step-alone":
+        if (args.Length > 4) MemoryLayout.BatchNorm = Enum.Parse<BatchNormPath>(args[4], ignoreCase: true);
         TrainingBenchmark.StepAlone(Arg(1, 2), Arg(2, 10), args.Length > 3 ? args[3] : "auto");
+        return 0;
+    case "batchnorm-layers":
+        BatchNormBenchmark.Run(Arg(1, 2), Arg(2, 9));
         return 0;
     case "pointwise-layers":
         PointwiseLayersBenchmark.Run(args.Length > 1 ? args[1] : "mobilenext_100", Arg(2, 224), Arg(3, 32), Arg(4, 2), Arg(5, 9));
@@ -58,10 +64,11 @@ switch (mode)
         return 0;
     case "train-steady":
         EndToEndBenchmark.Steady(Arg(1, 6), args.Length > 2 && args[2] != "auto" ? Arg(2, 0) : null, args.Length <= 3 || bool.Parse(args[3]),
-            args.Length > 4 ? Enum.Parse<PointwiseConvolutionPath>(args[4], ignoreCase: true) : PointwiseConvolutionPath.Auto, Arg(5, 2000));
+            args.Length > 4 ? Enum.Parse<PointwiseConvolutionPath>(args[4], ignoreCase: true) : PointwiseConvolutionPath.Auto, Arg(5, 2000),
+            args.Length > 6 ? Enum.Parse<BatchNormPath>(args[6], ignoreCase: true) : BatchNormPath.Auto);
         return 0;
     default:
-        Console.Error.WriteLine($"error: unknown benchmark '{mode}'; use: inference | int8 | detect | data | train-step | train-step-pointwise | pointwise-layers | train-fed | train-steady");
+        Console.Error.WriteLine($"error: unknown benchmark '{mode}'; use: inference | int8 | detect | data | train-step | train-step-pointwise | train-step-alone | batchnorm-layers | pointwise-layers | train-fed | train-steady");
         return 2;
 }
 

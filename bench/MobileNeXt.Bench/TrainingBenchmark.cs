@@ -103,7 +103,7 @@ internal static class TrainingBenchmark
         }
         Console.WriteLine("step s / minor page faults so far / resident MiB: " + string.Join(' ', trace));
         double s = Timing.Median(samples);
-        Console.WriteLine($"TorchSharp {(nchw ? "NCHW" : $"channels-last ({MemoryLayout.EffectivePointwiseConvolutions} pointwise)")} step, malloc {TorchRuntime.LoadedAllocator() ?? "glibc"}: {s:0.000} s, {32 / s:0.0} img/s");
+        Console.WriteLine($"TorchSharp {(nchw ? "NCHW" : $"channels-last ({MemoryLayout.EffectivePointwiseConvolutions} pointwise, {MemoryLayout.EffectiveBatchNorm} BatchNorm)")} step, malloc {TorchRuntime.LoadedAllocator() ?? "glibc"}: {s:0.000} s, {32 / s:0.0} img/s");
     }
 
     /// <summary>The process's minor page faults so far (/proc/self/stat, field 10).</summary>

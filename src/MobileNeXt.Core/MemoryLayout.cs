@@ -40,6 +40,21 @@ public static class MemoryLayout
         : PointwiseConvolutionPath.MatrixProduct;
 
     /// <summary>
+    /// How this library's BatchNorm layers compute a channels-last batch in training mode.
+    /// <see cref="BatchNormPath.Auto"/> (the default) takes this library's kernel (<see cref="BatchNormPath.Fused"/>)
+    /// when libtorch runs on one thread — where libtorch's channels-last kernel rounds most and this one was faster —
+    /// and libtorch's otherwise.
+    /// </summary>
+    public static BatchNormPath BatchNorm { get; set; } = BatchNormPath.Auto;
+
+    /// <summary>What <see cref="BatchNorm"/> comes to now, at libtorch's current thread count: never <see cref="BatchNormPath.Auto"/>.</summary>
+    public static BatchNormPath EffectiveBatchNorm => Resolve(BatchNorm, get_num_threads());
+
+    /// <summary><see cref="BatchNormPath.Auto"/>'s rule: this library's kernel at one libtorch thread, libtorch's above.</summary>
+    internal static BatchNormPath Resolve(BatchNormPath path, int threads) =>
+        path != BatchNormPath.Auto ? path : threads == 1 ? BatchNormPath.Fused : BatchNormPath.LibTorch;
+
+    /// <summary>
     /// A copy of the 4-D <paramref name="nchw"/> with channels-last strides (the same shape and values); a tensor that
     /// already has them is returned as an alias. The result belongs to the caller (or the active dispose scope).
     /// </summary>
@@ -102,4 +117,27 @@ public enum PointwiseConvolutionPath
     /// (the default; <see cref="MemoryLayout.EffectivePointwiseConvolutions"/> says which).
     /// </summary>
     Auto,
+}
+
+/// <summary>How BatchNorm layers compute a channels-last batch in training mode (<see cref="MemoryLayout.BatchNorm"/>).</summary>
+public enum BatchNormPath
+{
+    /// <summary>
+    /// <see cref="Fused"/> when libtorch runs on one thread (the trainer's choice for a small network beside data
+    /// workers), else <see cref="LibTorch"/>. The default.
+    /// </summary>
+    Auto,
+
+    /// <summary>
+    /// libtorch's <c>batch_norm</c>, then its ReLU6. Its channels-last kernel sums each thread's share of the N·H·W rows
+    /// in float32, so at one thread a layer's output is about 2e-6 off in relative L2 (1e-7 for its NCHW kernel).
+    /// </summary>
+    LibTorch,
+
+    /// <summary>
+    /// This library's kernel: float32 sums over blocks of 32 rows added in float64, and the ReLU6 that follows a
+    /// BatchNorm computed in the same pass in both directions (about 1e-7 off, at any thread count). Faster at one
+    /// thread; at two, libtorch's threads spin while this kernel's wait, and it was slower.
+    /// </summary>
+    Fused,
 }

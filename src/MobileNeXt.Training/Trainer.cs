@@ -79,6 +79,7 @@ public sealed class Trainer : IDisposable
         // stored, so that resuming under another allocator does not change the arithmetic.
         options = options with { PointwiseConvolutions = MemoryLayout.Resolve(options.PointwiseConvolutions) };
         MemoryLayout.PointwiseConvolutions = options.PointwiseConvolutions;
+        MemoryLayout.BatchNorm = options.BatchNorm; // Auto follows the thread count the trainer sets
         Options = options;
         _task = task;
         _communicator = communicator ?? new SingleProcessCommunicator();

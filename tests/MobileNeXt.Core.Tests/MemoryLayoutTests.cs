@@ -97,11 +97,10 @@ public class MemoryLayoutTests
         /// than float32, so it stands for the exact gradient.
         /// </summary>
         /// <remarks>
-        /// At one libtorch thread (the trainer's choice for a small network beside two data workers) channels-last
-        /// measured 0.99986, against 0.999995 at two threads and 0.9999999998 for NCHW at one: libtorch's channels-last
-        /// BatchNorm sums each thread's share of the N·H·W rows in float32 (ATen <c>batch_norm_kernel.cpp</c>), where its
-        /// NCHW kernel sums each plane vectorised and the planes in float64, so one thread summing every row rounds most.
-        /// That case is held to 0.9998, a bound with room for the kernel and no more.
+        /// Also at one libtorch thread, the trainer's choice for a small network beside data workers: there libtorch's
+        /// channels-last BatchNorm sums every row of a layer in one float32 sum (ATen <c>batch_norm_kernel.cpp</c>) and the
+        /// gradients measured a cosine of 0.99986, so the default (<see cref="BatchNormPath.Auto"/>) takes this library's
+        /// kernel there (0.99999).
         /// </remarks>
         [Theory]
         [InlineData(false, 0)]
@@ -136,8 +135,7 @@ public class MemoryLayoutTests
 
             using var ours64 = ours.to(ScalarType.Float64);
             double cosine = (ours64.dot(exact) / (ours64.norm() * exact.norm())).item<double>();
-            double bound = channelsLast && threads == 1 ? 0.9998 : 0.9999;
-            cosine.Should().BeGreaterThanOrEqualTo(bound, $"float32 {(channelsLast ? "channels-last" : "NCHW")} gradients must match float64's direction");
+            cosine.Should().BeGreaterThanOrEqualTo(0.9999, $"float32 {(channelsLast ? "channels-last" : "NCHW")} gradients must match float64's direction");
         }
 
         private static Tensor FlatGradient(ImageClassifier model, Tensor x, Tensor y)

@@ -48,6 +48,7 @@ internal static class TrainCommand
         var threads = new Option<int>("--threads") { Description = "libtorch threads of each process (under mpirun -np N give each cores / N).", HelpName = "n" };
         var device = new Option<string>("--device") { Description = "cpu, cuda (under mpirun: the GPU of each rank's node-local rank) or cuda:N; a GPU needs a CUDA build of libtorch.", HelpName = "device" };
         var channelsLast = new Option<bool>("--channels-last") { Description = "Hand the model channels-last (NHWC-strided) batches, faster on CPU; 'false' trains in PyTorch's default layout.", HelpName = "true|false" };
+        var batchNorm = new Option<BatchNormPath>("--batchnorm") { Description = "How BatchNorm computes channels-last batches in training: Auto (this library's kernel, with float64 sums and the ReLU6 after it fused, at one libtorch thread; libtorch's above), LibTorch or Fused.", HelpName = "path" };
         var pointwise = new Option<PointwiseConvolutionPath>("--pointwise") { Description = "How pointwise convolutions of channels-last batches are computed: Auto (libtorch's 1×1 kernel where a one-time check finds it right, under tcmalloc; else the matrix product), MatrixProduct, Checked or OneDnn (unchecked). A resumed run keeps the path it took.", HelpName = "path" };
         var seed = new Option<int>("--seed") { Description = "Seed of everything random.", HelpName = "n" };
         var ema = new Option<double>("--ema") { Description = "Keep an EMA of the weights with this decay (e.g. 0.9999) and evaluate it too.", HelpName = "decay" };
@@ -57,7 +58,7 @@ internal static class TrainCommand
         var corrupt = new Option<CorruptImagePolicy>("--corrupt-images") { Description = "Skip (count and log) or Throw on unreadable image files.", DefaultValueFactory = _ => CorruptImagePolicy.Skip };
         var command = new Command("train", "Train a classifier on an image folder, Fashion-MNIST or synthetic shapes with the paper's, the released or the MobileNeXt† (efficient) recipe; or, with --task detection, SSDLite on Pascal VOC, COCO JSON or the built-in scenes; or, with --genotype, a searched cell's network with DARTS's evaluation recipe (Table 9).")
         {
-            task, genotype, cellChannels, cellLayers, stepsPerEpoch, data, preset, iterations, model, width, alpha, inputSize, epochs, warmup, cooldown, batch, lr, init, freeze, unfreeze, workers, threads, device, channelsLast, pointwise, seed, ema, clip, output, resume, corrupt,
+            task, genotype, cellChannels, cellLayers, stepsPerEpoch, data, preset, iterations, model, width, alpha, inputSize, epochs, warmup, cooldown, batch, lr, init, freeze, unfreeze, workers, threads, device, channelsLast, pointwise, batchNorm, seed, ema, clip, output, resume, corrupt,
         };
         command.SetAction(result =>
         {
@@ -131,6 +132,7 @@ internal static class TrainCommand
             if (Given(device)) options = options with { Device = result.GetValue(device)! };
             if (Given(channelsLast)) options = options with { ChannelsLast = result.GetValue(channelsLast) };
             if (Given(pointwise)) options = options with { PointwiseConvolutions = result.GetValue(pointwise) };
+            if (Given(batchNorm)) options = options with { BatchNorm = result.GetValue(batchNorm) };
             if (Given(seed)) options = options with { Seed = result.GetValue(seed) };
             if (Given(ema)) options = options with { EmaDecay = result.GetValue(ema) };
             if (Given(clip)) options = options with { ClipGradNorm = result.GetValue(clip) };

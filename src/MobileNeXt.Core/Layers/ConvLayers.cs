@@ -43,9 +43,18 @@ internal static class ConvLayers
             case Sequential sequential:
                 // Sequential's own contract: intermediate results are disposed as soon as the next layer has run.
                 var y = x;
-                foreach (var child in sequential.children())
+                var children = sequential.children().ToList();
+                for (int i = 0; i < children.Count; i++)
                 {
-                    var next = Run((nn.Module<Tensor, Tensor>)child, y);
+                    // BatchNorm then ReLU6 in one pass where this library's channels-last kernel serves the batch
+                    Tensor next;
+                    if (children[i] is SafeBatchNorm2d norm && i + 1 < children.Count && children[i + 1] is ReLU6
+                        && norm.ForwardWithReLU6(y) is { } fused)
+                    {
+                        next = fused;
+                        i++; // the ReLU6 is done
+                    }
+                    else next = Run((nn.Module<Tensor, Tensor>)children[i], y);
                     if (!ReferenceEquals(y, x)) y.Dispose();
                     y = next;
                 }

@@ -36,6 +36,23 @@ public sealed class SafeBatchNorm2d : BatchNorm
     {
         ValidateInputDimensions(input);
         if (training) num_batches_tracked?.add_(KeptScalars.One, KeptScalars.One);
+        if (ServesChannelsLast(input))
+            return ChannelsLastBatchNorm.Forward(input, weight!, bias!, running_mean!, running_var!, momentum ?? 0.1, eps, relu6: false);
         return F.batch_norm(input, running_mean, running_var, weight, bias, training, momentum ?? 0.1, eps);
     }
+
+    /// <summary>This layer followed by ReLU6 in one pass where <see cref="ChannelsLastBatchNorm"/> serves the input, else null.</summary>
+    internal Tensor? ForwardWithReLU6(Tensor input)
+    {
+        if (!ServesChannelsLast(input)) return null;
+        ValidateInputDimensions(input);
+        num_batches_tracked?.add_(KeptScalars.One, KeptScalars.One);
+        return ChannelsLastBatchNorm.Forward(input, weight!, bias!, running_mean!, running_var!, momentum ?? 0.1, eps, relu6: true);
+    }
+
+    // training mode on a channels-last float32 CPU batch, with MemoryLayout.BatchNorm choosing this library's kernel
+    private bool ServesChannelsLast(Tensor input) =>
+        training && weight is not null && bias is not null && running_mean is not null && running_var is not null
+        && weight.dtype == ScalarType.Float32 && ChannelsLastBatchNorm.Serves(input)
+        && MemoryLayout.EffectiveBatchNorm == BatchNormPath.Fused;
 }

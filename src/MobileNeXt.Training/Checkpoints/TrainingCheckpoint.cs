@@ -25,13 +25,16 @@ public sealed class TrainingCheckpoint : IDisposable
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = false };
 
     // A checkpoint written before the options named the pointwise path was trained with the matrix product, the only
-    // path then; it resumes with it, whatever the allocator now.
+    // path then, and one from before they named the BatchNorm path with libtorch's BatchNorm; it resumes with them,
+    // whatever the allocator and thread count now.
     internal static TrainingOptions ReadOptions(string json)
     {
         var options = JsonSerializer.Deserialize<TrainingOptions>(json, Json)!;
-        return json.Contains($"\"{nameof(TrainingOptions.PointwiseConvolutions)}\"", StringComparison.Ordinal)
-            ? options
-            : options with { PointwiseConvolutions = PointwiseConvolutionPath.MatrixProduct };
+        if (!json.Contains($"\"{nameof(TrainingOptions.PointwiseConvolutions)}\"", StringComparison.Ordinal))
+            options = options with { PointwiseConvolutions = PointwiseConvolutionPath.MatrixProduct };
+        if (!json.Contains($"\"{nameof(TrainingOptions.BatchNorm)}\"", StringComparison.Ordinal))
+            options = options with { BatchNorm = BatchNormPath.LibTorch };
+        return options;
     }
 
     /// <summary>

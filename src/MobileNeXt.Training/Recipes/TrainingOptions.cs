@@ -194,6 +194,13 @@ public sealed record TrainingOptions
     /// </summary>
     public PointwiseConvolutionPath PointwiseConvolutions { get; init; } = PointwiseConvolutionPath.Auto;
 
+    /// <summary>
+    /// How BatchNorm layers compute channels-last batches in training (<see cref="MemoryLayout.BatchNorm"/>, which the
+    /// trainer sets for the process). Default <see cref="BatchNormPath.Auto"/>: this library's kernel (float64 sums, the
+    /// ReLU6 after it in the same pass) when libtorch runs on one thread, libtorch's otherwise.
+    /// </summary>
+    public BatchNormPath BatchNorm { get; init; } = BatchNormPath.Auto;
+
     /// <summary>Where checkpoints, the metrics log and plots go. Default <c>runs/train</c>.</summary>
     public string OutputDirectory { get; init; } = Path.Combine("runs", "train");
 

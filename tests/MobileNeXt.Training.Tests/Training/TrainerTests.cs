@@ -84,6 +84,28 @@ public sealed class TrainerTests : IDisposable
     }
 
     [Fact]
+    public void Should_set_the_batchnorm_path_for_the_process_and_resume_older_checkpoints_with_libtorchs()
+    {
+        var before = MemoryLayout.BatchNorm;
+        try
+        {
+            var options = Tiny("batchnorm") with { BatchNorm = BatchNormPath.LibTorch };
+            using (var trainer = new Trainer(options, Shapes()))
+                MemoryLayout.BatchNorm.Should().Be(BatchNormPath.LibTorch);
+
+            string json = System.Text.Json.JsonSerializer.Serialize(options with { BatchNorm = BatchNormPath.Fused });
+            TrainingCheckpoint.ReadOptions(json).BatchNorm.Should().Be(BatchNormPath.Fused);
+            var node = System.Text.Json.Nodes.JsonNode.Parse(json)!.AsObject();
+            node.Remove(nameof(TrainingOptions.BatchNorm)).Should().BeTrue();
+            TrainingCheckpoint.ReadOptions(node.ToJsonString()).BatchNorm.Should().Be(BatchNormPath.LibTorch, "the only path before the option");
+        }
+        finally
+        {
+            MemoryLayout.BatchNorm = before;
+        }
+    }
+
+    [Fact]
     public void Should_read_a_checkpoint_from_before_the_pointwise_option_as_trained_with_the_matrix_product()
     {
         string json = System.Text.Json.JsonSerializer.Serialize(Tiny("old") with { PointwiseConvolutions = PointwiseConvolutionPath.OneDnn });
