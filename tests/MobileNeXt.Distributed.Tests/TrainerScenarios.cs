@@ -254,7 +254,9 @@ internal static class TrainerScenarios
             return s.Count % 2 == 1 ? s[s.Count / 2] : (s[s.Count / 2 - 1] + s[s.Count / 2]) / 2;
         }
         double step = Median(stepMs), avg = Median(averageMs);
-        Console.WriteLine(JsonSerializer.Serialize(new
+        // One write() of the whole line: both ranks print to the same pipe, and Console.WriteLine wrote this ~280-byte
+        // line in two pieces, between which the other rank's line once landed. A pipe write of up to 4096 bytes is atomic.
+        WriteLineAtomically(JsonSerializer.Serialize(new
         {
             rank = comm.Rank,
             ranks = comm.Size,
@@ -271,5 +273,14 @@ internal static class TrainerScenarios
             reattached = grads.Reattached,
         }));
         return 0;
+    }
+
+    private static void WriteLineAtomically(string line)
+    {
+        Console.Out.Flush();
+        var bytes = System.Text.Encoding.UTF8.GetBytes(line + "\n");
+        using var stdout = Console.OpenStandardOutput();
+        stdout.Write(bytes, 0, bytes.Length);
+        stdout.Flush();
     }
 }

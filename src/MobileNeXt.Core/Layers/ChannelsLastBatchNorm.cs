@@ -17,8 +17,12 @@ namespace MobileNeXt.Layers;
 /// (each plane vectorised, the planes in float64) gives 0.9999999998. Here each thread sums blocks of
 /// <see cref="Block"/> rows in float32, shifted by the layer's first row (so that a channel's mean does not swamp its
 /// spread), and the blocks in float64.</para>
-/// <para>With ReLU6 fused, the clamp happens as the normalised value is written and its mask is read from the output in
-/// backward, which saves the activation's separate read and write in each direction.</para>
+/// <para>With ReLU6 fused, the clamp happens as the normalised value is written, and backward recomputes its mask from
+/// the saved input (the output may be changed in place by a residual add), which saves the activation's separate read
+/// and write in each direction.</para>
+/// <para>Backward runs inside TorchSharp's autograd callback, where an exception cannot reach the caller: were the saved
+/// input changed in place after the forward pass, libtorch's version check would end the process instead of raising.
+/// This library's networks never change a BatchNorm's input in place.</para>
 /// </remarks>
 internal static class ChannelsLastBatchNorm
 {
