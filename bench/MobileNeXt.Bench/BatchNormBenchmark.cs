@@ -7,7 +7,8 @@ namespace MobileNeXt.Bench;
 /// <summary>
 /// Training-mode BatchNorm + ReLU6 of channels-last batches of mobilenext_100's shapes at 224², batch 32, forward and
 /// backward: libtorch's <c>batch_norm</c> then <c>relu6</c> against <see cref="ChannelsLastBatchNorm"/>'s fused pass,
-/// alternated call by call after warm-up, medians.
+/// alternated call by call after warm-up, medians; and how far each one's output and input gradient are from libtorch's
+/// float64 computation of the same values (relative L2).
 /// </summary>
 internal static class BatchNormBenchmark
 {
@@ -17,8 +18,8 @@ internal static class BatchNormBenchmark
         (long C, long H)[] shapes = [(32, 112), (96, 56), (144, 56), (192, 28), (384, 14), (960, 7)];
         Console.WriteLine($"# BatchNorm + ReLU6, training mode, channels-last, batch 32, {threads} thread(s), forward + backward, median of {rounds}; malloc: {TorchRuntime.LoadedAllocator() ?? "glibc"}");
         Console.WriteLine();
-        Console.WriteLine("| C at H×W | libtorch ms | fused ms | fused speed vs libtorch |");
-        Console.WriteLine("|---|---|---|---|");
+        Console.WriteLine("| C at H×W | libtorch ms | fused ms | fused speed vs libtorch | libtorch error: output, input gradient | fused error: output, input gradient |");
+        Console.WriteLine("|---|---|---|---|---|---|");
         double total0 = 0, total1 = 0;
         foreach (var (c, h) in shapes)
         {
@@ -49,8 +50,20 @@ internal static class BatchNormBenchmark
             }
             double am = Timing.Median(a), fm = Timing.Median(f);
             total0 += am; total1 += fm;
-            Console.WriteLine($"| {c} at {h}×{h} | {am:0.00} | {fm:0.00} | {am / fm:0.00}× |");
+            var x64 = x.detach().to(ScalarType.Float64).requires_grad_(true);
+            var y64 = nn.functional.relu6(nn.functional.batch_norm(x64, null, null, w.detach().to(ScalarType.Float64), b.detach().to(ScalarType.Float64), true, 0.1, 1e-5));
+            var g64 = autograd.grad([y64], [x64], [up.to(ScalarType.Float64)])[0];
+            string Errors(Func<Tensor> forward)
+            {
+                var y = forward();
+                var g = autograd.grad([y], [x], [up])[0];
+                return $"{Relative(y, y64):0.0e0}, {Relative(g, g64):0.0e0}";
+            }
+            Console.WriteLine($"| {c} at {h}×{h} | {am:0.00} | {fm:0.00} | {am / fm:0.00}× | {Errors(aten)} | {Errors(fused)} |");
         }
-        Console.WriteLine($"| all | {total0:0.0} | {total1:0.0} | {total0 / total1:0.00}× |");
+        Console.WriteLine($"| all | {total0:0.0} | {total1:0.0} | {total0 / total1:0.00}× | | |");
     }
+
+    private static double Relative(Tensor actual, Tensor exact) =>
+        ((actual.to(ScalarType.Float64) - exact).norm() / exact.norm()).item<double>();
 }

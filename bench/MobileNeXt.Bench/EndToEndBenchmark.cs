@@ -102,11 +102,9 @@ internal static class EndToEndBenchmark
         Directory.Delete(output, recursive: true);
     }
 
-    private static double Median(double[] values) => Timing.Median(values);
+    private static string Percent(double value, double[] all) => $"{(int)Math.Round((value / Timing.Median(all) - 1) * 100):+0;-0;0} %";
 
-    private static string Percent(double value, double[] all) => $"{(int)Math.Round((value / Median(all) - 1) * 100):+0;-0;0} %";
-
-    private static double Spread(double[] values) => values.Max(v => Math.Abs(v / Median(values) - 1)) * 100;
+    private static double Spread(double[] values) => values.Max(v => Math.Abs(v / Timing.Median(values) - 1)) * 100;
 
     /// <summary>The trainer's step without the loader, on as many steps after the same warm-up; mean images/s.</summary>
     private static double BareSteps(bool channelsLast, int steps)
@@ -147,7 +145,7 @@ internal static class EndToEndBenchmark
             return (total > 0 ? 100.0 * (b.Steal - a.Steal) / total : double.NaN, (gb - ga).TotalMilliseconds, (cb - ca).TotalMilliseconds);
         }
 
-            /// <summary>After each epoch, the bare step's images/s over as many steps as the epoch had (when given one).</summary>
+        /// <summary>After each epoch, the bare step's images/s over as many steps as the epoch had (when given one).</summary>
         public List<double> Bare { get; } = [];
 
         public void OnEpoch(EpochMetrics metrics)

@@ -79,16 +79,9 @@ public class MemoryLayoutTests
             using var xNhwc = MemoryLayout.ToChannelsLast(x);
             using var nchw = model.call(x);
             using var nhwc = model.call(xNhwc);
-            double errorNchw = RelativeError(nchw, exact), errorNhwc = RelativeError(nhwc, exact);
+            double errorNchw = Float64Reference.RelativeError(nchw, exact), errorNhwc = Float64Reference.RelativeError(nhwc, exact);
             errorNchw.Should().BeLessThan(1e-3, "float32 against float64");
             errorNhwc.Should().BeLessThan(Math.Max(4 * errorNchw, 1e-5), $"channels-last must be as exact as NCHW ({errorNchw:E1})");
-        }
-
-        private static double RelativeError(Tensor actual, Tensor exact)
-        {
-            using var a = actual.to(ScalarType.Float64);
-            using var diff = a - exact;
-            return (diff.norm() / exact.norm()).item<double>();
         }
 
         /// <summary>
@@ -97,26 +90,33 @@ public class MemoryLayoutTests
         /// than float32, so it stands for the exact gradient.
         /// </summary>
         /// <remarks>
-        /// Also at one libtorch thread, the trainer's choice for a small network beside data workers: there libtorch's
-        /// channels-last BatchNorm sums every row of a layer in one float32 sum (ATen <c>batch_norm_kernel.cpp</c>) and the
-        /// gradients measured a cosine of 0.99986, so the default (<see cref="BatchNormPath.Auto"/>) takes this library's
-        /// kernel there (0.99999).
+        /// Also at one libtorch thread, the trainer's choice for a small network beside data workers, where the default
+        /// (<see cref="BatchNormPath.Auto"/>) takes this library's BatchNorm (measured 0.99999). libtorch's channels-last
+        /// BatchNorm sums every row of a layer in one float32 sum there (ATen <c>batch_norm_kernel.cpp</c>) and measured
+        /// 0.99986; that path is held to 0.9998, a bound with room for the kernel and no more.
         /// </remarks>
         [Theory]
-        [InlineData(false, 0)]
-        [InlineData(true, 0)]
-        [InlineData(false, 1)]
-        [InlineData(true, 1)]
-        public void Should_give_gradients_at_initialisation_within_float_rounding_of_a_float64_reference(bool channelsLast, int threads)
+        [InlineData(false, 0, BatchNormPath.Auto, 0.9999)]
+        [InlineData(true, 0, BatchNormPath.Auto, 0.9999)]
+        [InlineData(false, 1, BatchNormPath.Auto, 0.9999)]
+        [InlineData(true, 1, BatchNormPath.Auto, 0.9999)]
+        [InlineData(true, 1, BatchNormPath.LibTorch, 0.9998)]
+        public void Should_give_gradients_at_initialisation_within_float_rounding_of_a_float64_reference(bool channelsLast, int threads, BatchNormPath batchNorm, double bound)
         {
             var options = new ModelCreateOptions { NumClasses = 100, DropRate = 0 }; // dropout would draw different masks
             int before = get_num_threads();
+            var path = MemoryLayout.BatchNorm;
             set_num_threads(threads > 0 ? threads : Math.Max(1, Environment.ProcessorCount)); // 0: the machine's; on this test's thread too
-            try { AssertGradientCosine(channelsLast, threads, options); }
-            finally { set_num_threads(before); }
+            MemoryLayout.BatchNorm = batchNorm;
+            try { AssertGradientCosine(channelsLast, options, bound); }
+            finally
+            {
+                set_num_threads(before);
+                MemoryLayout.BatchNorm = path;
+            }
         }
 
-        private static void AssertGradientCosine(bool channelsLast, int threads, ModelCreateOptions options)
+        private static void AssertGradientCosine(bool channelsLast, ModelCreateOptions options, double bound)
         {
             manual_seed(11);
             using var model = ModelRegistry.Create("mobilenext_100", options);
@@ -135,7 +135,7 @@ public class MemoryLayoutTests
 
             using var ours64 = ours.to(ScalarType.Float64);
             double cosine = (ours64.dot(exact) / (ours64.norm() * exact.norm())).item<double>();
-            cosine.Should().BeGreaterThanOrEqualTo(0.9999, $"float32 {(channelsLast ? "channels-last" : "NCHW")} gradients must match float64's direction");
+            cosine.Should().BeGreaterThanOrEqualTo(bound, $"float32 {(channelsLast ? "channels-last" : "NCHW")} gradients must match float64's direction");
         }
 
         private static Tensor FlatGradient(ImageClassifier model, Tensor x, Tensor y)

@@ -102,28 +102,38 @@ internal static class ChannelsLastBatchNorm
 
         private static int Chunks(long rows) => (int)Math.Max(1, Math.Min(get_num_threads(), rows / Block));
 
-        private static (long Start, long End) Range(int chunk, int chunks, long rows) =>
-            (rows * chunk / chunks, rows * (chunk + 1) / chunks);
+        // rows [0, m) in one contiguous range per chunk, the chunks in parallel
+        private static void ForEachChunk(long m, Action<long, long> body)
+        {
+            int chunks = Chunks(m);
+            Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = chunks },
+                k => body(m * k / chunks, m * (k + 1) / chunks));
+        }
+
+        // Two per-channel sums over rows [0, m): each chunk's by sums, the chunks added in order (the same result for the
+        // same thread count, whichever thread ran which chunk).
+        private static (double[] First, double[] Second) ChunkSums(long m, int c, Func<long, long, (double[], double[])> sums)
+        {
+            int chunks = Chunks(m);
+            var parts = new (double[] First, double[] Second)[chunks];
+            Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = chunks },
+                k => parts[k] = sums(m * k / chunks, m * (k + 1) / chunks));
+            var (first, second) = parts[0];
+            for (int k = 1; k < chunks; k++)
+                for (int j = 0; j < c; j++) { first[j] += parts[k].First[j]; second[j] += parts[k].Second[j]; }
+            return (first, second);
+        }
 
         public static void Forward(Tensor x, Tensor y, Tensor weight, Tensor bias, Tensor mean, Tensor invstd, Tensor scaleShift,
             Tensor runningMean, Tensor runningVar, long m, int c, double momentum, double eps, bool relu6)
         {
             float* xp = Ptr(x), yp = Ptr(y);
-            int chunks = Chunks(m);
-            var s1 = new double[chunks][];
-            var s2 = new double[chunks][];
-            Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = chunks }, k =>
-            {
-                var (r0, r1) = Range(k, chunks, m);
-                (s1[k], s2[k]) = BlockSums(new ShiftedTerms(xp, c), r0, r1, c);
-            });
+            var (s1, s2) = ChunkSums(m, c, (r0, r1) => BlockSums(new ShiftedTerms(xp, c), r0, r1, c));
             float* wp = Ptr(weight), bp = Ptr(bias), mp = Ptr(mean), ip = Ptr(invstd), rmp = Ptr(runningMean), rvp = Ptr(runningVar);
-            var alpha = new float[c];
-            var beta = new float[c];
+            float* alpha = Ptr(scaleShift), beta = alpha + c;
             for (int j = 0; j < c; j++)
             {
-                double sum = 0, squares = 0;
-                for (int k = 0; k < chunks; k++) { sum += s1[k][j]; squares += s2[k][j]; }
+                double sum = s1[j], squares = s2[j];
                 double shift = sum / m;
                 double mu = xp[j] + shift;                                  // the shift is row 0's value
                 double variance = Math.Max(0, squares / m - shift * shift);  // biased, as PyTorch normalises with
@@ -135,13 +145,7 @@ internal static class ChannelsLastBatchNorm
                 rmp[j] = (float)((1 - momentum) * rmp[j] + momentum * mu);
                 rvp[j] = (float)((1 - momentum) * rvp[j] + momentum * variance * m / (m - 1));
             }
-            float* sp = Ptr(scaleShift);
-            for (int j = 0; j < c; j++) { sp[j] = alpha[j]; sp[c + j] = beta[j]; }
-            Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = chunks }, k =>
-            {
-                var (r0, r1) = Range(k, chunks, m);
-                Normalize(xp, yp, r0, r1, c, sp, sp + c, relu6);
-            });
+            ForEachChunk(m, (r0, r1) => Normalize(xp, yp, r0, r1, c, alpha, beta, relu6));
         }
 
         // scaleShift: the forward's a (c values) then b (c values) when a ReLU6 followed, else null
@@ -149,22 +153,14 @@ internal static class ChannelsLastBatchNorm
             Tensor dx, Tensor dw, Tensor db, long m, int c)
         {
             float* xp = Ptr(x), ap = scaleShift is null ? null : Ptr(scaleShift), gp = Ptr(dy), dxp = Ptr(dx), mp = Ptr(mean);
-            int chunks = Chunks(m);
-            var sums = new double[chunks][];
-            var dots = new double[chunks][];
-            Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = chunks }, k =>
-            {
-                var (r0, r1) = Range(k, chunks, m);
-                (sums[k], dots[k]) = BlockSums(new GradientTerms(xp, ap, gp, mp, c), r0, r1, c);
-            });
+            var (sums, dots) = ChunkSums(m, c, (r0, r1) => BlockSums(new GradientTerms(xp, ap, gp, mp, c), r0, r1, c));
             float* ip = Ptr(invstd), wp = Ptr(weight), dwp = Ptr(dw), dbp = Ptr(db);
             var scale = new float[c];
             var gradMean = new float[c];
             var k2 = new float[c];
             for (int j = 0; j < c; j++)
             {
-                double sum = 0, dot = 0;
-                for (int k = 0; k < chunks; k++) { sum += sums[k][j]; dot += dots[k][j]; }
+                double sum = sums[j], dot = dots[j];
                 double inv = ip[j];
                 dbp[j] = (float)sum;
                 dwp[j] = (float)(dot * inv);
@@ -172,11 +168,7 @@ internal static class ChannelsLastBatchNorm
                 gradMean[j] = (float)(sum / m);
                 k2[j] = (float)(dot * inv * inv / m);
             }
-            Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = chunks }, k =>
-            {
-                var (r0, r1) = Range(k, chunks, m);
-                InputGradient(xp, ap, gp, dxp, mp, r0, r1, c, scale, gradMean, k2);
-            });
+            ForEachChunk(m, (r0, r1) => InputGradient(xp, ap, gp, dxp, mp, r0, r1, c, scale, gradMean, k2));
         }
 
         // Two per-channel sums over rows [r0, r1) of terms a row contributes: float32 within blocks of Block rows, float64

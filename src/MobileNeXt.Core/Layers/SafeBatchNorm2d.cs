@@ -44,8 +44,7 @@ public sealed class SafeBatchNorm2d : BatchNorm
     /// <summary>This layer followed by ReLU6 in one pass where <see cref="ChannelsLastBatchNorm"/> serves the input, else null.</summary>
     internal Tensor? ForwardWithReLU6(Tensor input)
     {
-        if (!ServesChannelsLast(input)) return null;
-        ValidateInputDimensions(input);
+        if (!ServesChannelsLast(input)) return null; // 4-D channels-last in training mode, or libtorch's path
         num_batches_tracked?.add_(KeptScalars.One, KeptScalars.One);
         return ChannelsLastBatchNorm.Forward(input, weight!, bias!, running_mean!, running_var!, momentum ?? 0.1, eps, relu6: true);
     }
