@@ -11,6 +11,7 @@ using MobileNeXt.Bench;
 //                                                         -- pointwise-layers [model=mobilenext_100] [input=224] [batch=32] [threads=2] [rounds=9]
 //                                                         -- train-fed [steps=12] [workers=1]
 //                                                         -- train-step-alone [threads=2] [iterations=10] [auto|matrixproduct|checked|onednn|nchw] [batchnorm=auto|libtorch|fused]
+//                                                         -- batchnorm-step [threads=2] [pairs=8] [model=mobilenext_100] [size=224] [batch=32]
 //                                                         -- batchnorm-layers [threads=2] [rounds=9]
 //                                                         -- train-steady [epochs=6] [threads|auto] [channels-last=true] [pointwise=auto|matrixproduct|checked|onednn] [images=2000] [batchnorm=auto|libtorch|fused]
 // Both sides run on one allocator: tcmalloc where it is installed (TorchRuntime.UseTcmalloc restarts this process with
@@ -53,6 +54,9 @@ switch (mode)
         if (args.Length > 4) MemoryLayout.BatchNorm = Enum.Parse<BatchNormPath>(args[4], ignoreCase: true);
         TrainingBenchmark.StepAlone(Arg(1, 2), Arg(2, 10), args.Length > 3 ? args[3] : "auto");
         return 0;
+    case "batchnorm-step":
+        TrainingBenchmark.StepBatchNormPaths(Arg(1, 2), Arg(2, 8), args.Length > 3 ? args[3] : "mobilenext_100", Arg(4, 224), Arg(5, 32));
+        return 0;
     case "batchnorm-layers":
         BatchNormBenchmark.Run(Arg(1, 2), Arg(2, 9));
         return 0;
@@ -68,7 +72,7 @@ switch (mode)
             args.Length > 6 ? Enum.Parse<BatchNormPath>(args[6], ignoreCase: true) : BatchNormPath.Auto);
         return 0;
     default:
-        Console.Error.WriteLine($"error: unknown benchmark '{mode}'; use: inference | int8 | detect | data | train-step | train-step-pointwise | train-step-alone | batchnorm-layers | pointwise-layers | train-fed | train-steady");
+        Console.Error.WriteLine($"error: unknown benchmark '{mode}'; use: inference | int8 | detect | data | train-step | train-step-pointwise | train-step-alone | batchnorm-step | batchnorm-layers | pointwise-layers | train-fed | train-steady");
         return 2;
 }
 

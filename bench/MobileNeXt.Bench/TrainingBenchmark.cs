@@ -106,6 +106,39 @@ internal static class TrainingBenchmark
         Console.WriteLine($"TorchSharp {(nchw ? "NCHW" : $"channels-last ({MemoryLayout.EffectivePointwiseConvolutions} pointwise, {MemoryLayout.EffectiveBatchNorm} BatchNorm)")} step, malloc {TorchRuntime.LoadedAllocator() ?? "glibc"}: {s:0.000} s, {32 / s:0.0} img/s");
     }
 
+    /// <summary>
+    /// libtorch's BatchNorm against this library's fused BatchNorm + ReLU6 in one channels-last step, one model, the
+    /// path switched step by step (ABBA order after two warm-up steps of each), so a change in the machine's speed
+    /// lands on both alike: prints each pair's ratio, the medians and the median of the ratios.
+    /// </summary>
+    public static void StepBatchNormPaths(int threads, int pairs, string model = "mobilenext_100", int inputSize = 224, int batch = 32)
+    {
+        torch.set_num_threads(threads);
+        using var step = new BareTrainingStep(channelsLast: true, batch: batch, model: model, inputSize: inputSize);
+        double Once(BatchNormPath path)
+        {
+            MemoryLayout.BatchNorm = path;
+            long start = System.Diagnostics.Stopwatch.GetTimestamp();
+            step.Run();
+            return System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds;
+        }
+        for (int i = 0; i < 2; i++) { Once(BatchNormPath.LibTorch); Once(BatchNormPath.Fused); }
+        var libtorch = new double[pairs];
+        var fused = new double[pairs];
+        var ratios = new double[pairs];
+        for (int i = 0; i < pairs; i++)
+        {
+            if (i % 2 == 0) { libtorch[i] = Once(BatchNormPath.LibTorch); fused[i] = Once(BatchNormPath.Fused); }
+            else { fused[i] = Once(BatchNormPath.Fused); libtorch[i] = Once(BatchNormPath.LibTorch); }
+            ratios[i] = libtorch[i] / fused[i];
+        }
+        MemoryLayout.BatchNorm = BatchNormPath.Auto;
+        Console.WriteLine($"# {model}, {inputSize}², batch {batch}, {threads} thread(s), channels-last, {MemoryLayout.EffectivePointwiseConvolutions} pointwise; malloc {TorchRuntime.LoadedAllocator() ?? "glibc"}; GOMP_SPINCOUNT={Environment.GetEnvironmentVariable("GOMP_SPINCOUNT") ?? "unset"}, OMP_WAIT_POLICY={Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") ?? "unset"}; fused BatchNorm on {(MobileNeXt.Layers.LibTorchThreads.UsesLibTorchThreads ? "libtorch's OpenMP threads" : ".NET's pool")}");
+        Console.WriteLine("fused speed vs libtorch, pair by pair: " + string.Join(' ', ratios.Select(r => r.ToString("0.00", CultureInfo.InvariantCulture))));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"median step: libtorch BatchNorm {Timing.Median(libtorch):0.000} s, fused {Timing.Median(fused):0.000} s; median of the pairs' ratios {Timing.Median(ratios):0.00}×"));
+    }
+
     /// <summary>The process's minor page faults so far (/proc/self/stat, field 10).</summary>
     internal static long MinorFaults()
     {

@@ -100,6 +100,79 @@ public sealed class ChannelsLastBatchNormTests : IDisposable
         Error(grad, exact).Should().BeLessThan(5e-7);
     }
 
+    /// <summary>
+    /// What a training step holds with this kernel, against libtorch's BatchNorm on the same graph (x·w₁ → BatchNorm →
+    /// ·w₂ → sum, the intermediate handles disposed as <see cref="ConvLayers.Run(nn.Module{Tensor, Tensor}, Tensor)"/>
+    /// disposes them), in glibc's count of bytes in use, in units of one activation S: after the forward pass no more
+    /// than libtorch's (TorchSharp's custom function kept an empty tensor the size of the output, +1 S), and after the
+    /// backward pass no more than one S above it, the input gradient kept until the next call (the kernel's storage
+    /// handles and the returned gradients' handles kept the input, the incoming gradient and the input gradient, +3 S).
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void Should_hold_no_more_memory_than_libtorchs_batchnorm_through_a_step(int threads)
+    {
+        if (!OperatingSystem.IsLinux() || TorchRuntime.LoadedAllocator() is not null) return; // glibc's own count
+        set_num_threads(threads);
+        manual_seed(5);
+        const long N = 8, C = 64, H = 64, W = 64;
+        const double S = N * C * H * W * sizeof(float);
+        using var outer = NewDisposeScope();
+        var x = MemoryLayout.ToChannelsLast(randn(N, C, H, W));
+        var w1 = (rand(1, C, 1, 1) + 0.5).requires_grad_(true);
+        var w2 = randn(1, C, 1, 1).requires_grad_(true);
+        var norm = new SafeBatchNorm2d(C);
+        norm.train();
+        (double Forward, double Backward) Step(BatchNormPath path)
+        {
+            MemoryLayout.BatchNorm = path;
+            using var scope = NewDisposeScope(); // a training step's
+            long before = ProcessHeap.InUse();
+            var a = x * w1;
+            var b = norm.call(a);
+            a.Dispose();
+            var c = b * w2;
+            b.Dispose();
+            var loss = c.sum();
+            c.Dispose();
+            double forward = (ProcessHeap.InUse() - before) / S;
+            loss.backward();
+            double backward = (ProcessHeap.InUse() - before) / S;
+            w1.grad!.zero_();
+            w2.grad!.zero_();
+            return (forward, backward);
+        }
+        Step(BatchNormPath.LibTorch);
+        Step(BatchNormPath.Fused);
+        var libtorch = Step(BatchNormPath.LibTorch);
+        var fused = Step(BatchNormPath.Fused);
+        fused.Forward.Should().BeLessThan(libtorch.Forward + 0.25, "after forward (libtorch's: {0:0.00} S)", libtorch.Forward);
+        fused.Backward.Should().BeLessThan(libtorch.Backward + 1.25, "after backward (libtorch's: {0:0.00} S)", libtorch.Backward);
+    }
+
+    /// <summary>
+    /// A second backward pass through a kept graph (<c>retain_graph</c>) gives the first one's gradients: the saved input
+    /// is freed only after a backward pass that frees its graph.
+    /// </summary>
+    [Fact]
+    public void Should_backward_twice_through_a_kept_graph()
+    {
+        manual_seed(6);
+        using var scope = NewDisposeScope();
+        var leaf = randn(4, 24, 5, 5).requires_grad_(true);
+        var x = MemoryLayout.ToChannelsLast(leaf * 2); // not a leaf: saved, and freed after a backward pass that frees the graph
+        var upstream = MemoryLayout.ToChannelsLast(randn(4, 24, 5, 5));
+        var y = ChannelsLastBatchNorm.Forward(x, rand(24) + 0.5, randn(24), zeros(24), ones(24), 0.1, 1e-5, relu6: true);
+        var loss = (y * upstream).sum();
+        loss.backward(retain_graph: true);
+        var first = leaf.grad!.clone();
+        first.abs().sum().item<float>().Should().BeGreaterThan(0);
+        leaf.grad!.zero_();
+        loss.backward();
+        (leaf.grad! - first).abs().max().item<float>().Should().Be(0, "the same saved input and the same arithmetic");
+    }
+
     [Fact]
     public void Should_update_the_running_statistics_and_counter_as_pytorch_does()
     {

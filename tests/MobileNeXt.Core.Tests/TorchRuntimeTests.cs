@@ -25,17 +25,28 @@ public class TorchRuntimeTests
         // the 64 MiB a thread's own arena can grow by, so the test holds on whichever thread xunit runs it.
         const long Bytes = 48L << 20;
         using (var t = ones(Bytes / sizeof(float))) t.sum().Dispose();
-        var info = MallInfo2();
+        var info = ProcessHeap.MallInfo2();
         ((long)info.FreeBytes).Should().BeGreaterThanOrEqualTo(Bytes, "the freed tensor stays in malloc's heap, ready for the next one");
         ((long)info.MmappedBytes).Should().BeLessThan(Bytes, "no large tensor is served by its own mmap");
     }
+}
 
+/// <summary>glibc's own account of its heap (<c>mallinfo2</c>), for tests that measure what a process holds.</summary>
+internal static class ProcessHeap
+{
     [StructLayout(LayoutKind.Sequential)]
-    private struct MallocInfo
+    internal struct MallocInfo
     {
         public nuint Arena, OrdinaryBlocks, SmallBlocks, MmappedBlocks, MmappedBytes, MaxAllocated, SmallFreeBytes, AllocatedBytes, FreeBytes, Releasable;
     }
 
     [DllImport("libc", EntryPoint = "mallinfo2")]
-    private static extern MallocInfo MallInfo2();
+    internal static extern MallocInfo MallInfo2();
+
+    /// <summary>Bytes glibc's malloc has handed out and not had back: in its arenas (uordblks) and mmapped alone (hblkhd).</summary>
+    internal static long InUse()
+    {
+        var info = ProcessHeap.MallInfo2();
+        return (long)info.AllocatedBytes + (long)info.MmappedBytes;
+    }
 }

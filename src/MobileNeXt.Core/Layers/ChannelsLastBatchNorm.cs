@@ -22,7 +22,10 @@ namespace MobileNeXt.Layers;
 /// and write in each direction.</para>
 /// <para>Backward runs inside TorchSharp's autograd callback, where an exception cannot reach the caller: were the saved
 /// input changed in place after the forward pass, libtorch's version check would end the process instead of raising.
-/// This library's networks never change a BatchNorm's input in place.</para>
+/// This library's networks never change a BatchNorm's input in place. The same holds for a second backward pass through
+/// a graph the first one did not keep: the saved input is freed after a backward pass that frees its graph
+/// (<see cref="LibTorchGraph"/>), as libtorch's BatchNorm frees its own, and a second pass ends the process with a
+/// message where PyTorch would raise.</para>
 /// </remarks>
 internal static class ChannelsLastBatchNorm
 {
@@ -38,8 +41,15 @@ internal static class ChannelsLastBatchNorm
     /// <c>batch_norm(x, running_mean, running_var, weight, bias, training: true, momentum, eps)</c>, then ReLU6 when
     /// <paramref name="relu6"/>; the running statistics are updated in place.
     /// </summary>
-    public static Tensor Forward(Tensor x, Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar, double momentum, double eps, bool relu6) =>
-        Function.apply(x, weight, bias, new Arguments(runningMean, runningVar, momentum, eps, relu6))[0];
+    public static Tensor Forward(Tensor x, Tensor weight, Tensor bias, Tensor runningMean, Tensor runningVar, double momentum, double eps, bool relu6)
+    {
+        // TorchSharp's Function.apply makes an empty tensor the size of each output (to make zeros like, should the output
+        // get no gradient) in the caller's dispose scope, a training step's: one more activation per layer until the
+        // step ends (mobilenext_100, 224², batch 32: 350 MB more than with libtorch's BatchNorm at the end of the forward
+        // pass, by tcmalloc's count). This scope frees it at once; backward then must not ask for it (no materialised grads).
+        using var scope = NewDisposeScope();
+        return Function.apply(x, weight, bias, new Arguments(runningMean, runningVar, momentum, eps, relu6))[0].MoveToOuterDisposeScope();
+    }
 
     private sealed record Arguments(Tensor RunningMean, Tensor RunningVar, double Momentum, double Eps, bool Relu6);
 
@@ -66,11 +76,15 @@ internal static class ChannelsLastBatchNorm
             // backward recomputes the pre-activation from the input for the ReLU6 mask, bit for bit as forward did.
             ctx.save_for_backward([x, mean, invstd, weight, scaleShift]);
             ctx.save_data("relu6", a.Relu6);
+            ctx.set_materialize_grads(false); // the tensors it would make zeros like are freed with the scope in Forward
             return [y];
         }
 
         public override List<Tensor> backward(autograd.AutogradContext ctx, List<Tensor> grads)
         {
+            if (ctx.get_data("released") is true)
+                throw new InvalidOperationException(
+                    "A second backward pass through a training-mode BatchNorm whose saved input the first one freed, as PyTorch frees a graph's: pass retain_graph: true to the first backward, or set MemoryLayout.BatchNorm = BatchNormPath.LibTorch.");
             var saved = ctx.get_saved_variables();
             using var x = saved[0];
             using var mean = saved[1];
@@ -80,25 +94,49 @@ internal static class ChannelsLastBatchNorm
             bool relu6 = (bool)ctx.get_data("relu6");
             int c = checked((int)x.shape[1]);
             long m = x.numel() / c;
-            var grad = grads[0];
+            DisposeReturned();
+            using var grad = grads[0];
+            if (grad is null || grad.IsInvalid) return [null!, null!, null!, null!]; // no gradient reached the output
             using var dy = MemoryLayout.ToChannelsLast(grad); // an alias when it already is: the kernels read dense NHWC
-            var dx = empty_like(x);
-            var dw = empty(c, dtype: ScalarType.Float32);
-            var db = empty(c, dtype: ScalarType.Float32);
+            var dx = empty_like(x).DetachFromDisposeScope();
+            var dw = empty(c, dtype: ScalarType.Float32).DetachFromDisposeScope();
+            var db = empty(c, dtype: ScalarType.Float32).DetachFromDisposeScope();
             using (var w = weight.contiguous())
                 Kernels.Backward(x, relu6 ? scaleShift : null, dy, mean, invstd, w, dx, dw, db, m, c);
+            (_returned ??= []).AddRange([dx, dw, db]);
+            if (!LibTorchGraph.KeepsGraph() && LibTorchGraph.ReleaseSaved(ctx)) // the input, as libtorch's BatchNorm frees it
+                ctx.save_data("released", true);
             return [dx, dw, db, null!];
         }
     }
 
+    // The gradients the last backward call on this thread returned. Made in the caller's dispose scope they would each
+    // hold a layer's input gradient to the end of the training step; libtorch copies them out of their handles as soon
+    // as the callback returns, before this thread calls anything else, so the next call (forward or backward) frees them.
+    [ThreadStatic] private static List<Tensor>? _returned;
+
+    private static void DisposeReturned()
+    {
+        if (_returned is null) return;
+        foreach (var t in _returned) t.Dispose();
+        _returned.Clear();
+    }
+
     /// <summary>
-    /// The passes over the rows, split into one contiguous range per libtorch thread. The loops are compiled optimised
-    /// from their first call (<c>AggressiveOptimization</c>): run as tier-0 code, the first mobilenext_100 step at 224²
-    /// took 30 s instead of 4.
+    /// The passes over the rows, split into one contiguous range per libtorch thread and run on libtorch's own OpenMP
+    /// threads (<see cref="LibTorchThreads"/>). The loops are compiled optimised from their first call
+    /// (<c>AggressiveOptimization</c>), so that a run's first steps do not run them as tier-0 code.
     /// </summary>
     private static unsafe class Kernels
     {
-        private static float* Ptr(Tensor t) => (float*)(t.storage<float>().data_ptr() + (nint)(t.storage_offset() * sizeof(float)));
+        // storage<float>() wraps the tensor in a new handle (its @float()) that Storage.Dispose does not free: in the
+        // caller's dispose scope that kept every layer's input and incoming gradient to the end of the training step, so
+        // the step's memory grew through backward instead of shrinking. A scope of its own frees the handle here.
+        private static float* Ptr(Tensor t)
+        {
+            using var scope = NewDisposeScope();
+            return (float*)(t.storage<float>().data_ptr() + (nint)(t.storage_offset() * sizeof(float)));
+        }
 
         private static int Chunks(long rows) => (int)Math.Max(1, Math.Min(get_num_threads(), rows / Block));
 
@@ -106,8 +144,7 @@ internal static class ChannelsLastBatchNorm
         private static void ForEachChunk(long m, Action<long, long> body)
         {
             int chunks = Chunks(m);
-            Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = chunks },
-                k => body(m * k / chunks, m * (k + 1) / chunks));
+            LibTorchThreads.For(chunks, k => body(m * k / chunks, m * (k + 1) / chunks));
         }
 
         // Two per-channel sums over rows [0, m): each chunk's by sums, the chunks added in order (the same result for the
@@ -116,8 +153,7 @@ internal static class ChannelsLastBatchNorm
         {
             int chunks = Chunks(m);
             var parts = new (double[] First, double[] Second)[chunks];
-            Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = chunks },
-                k => parts[k] = sums(m * k / chunks, m * (k + 1) / chunks));
+            LibTorchThreads.For(chunks, k => parts[k] = sums(m * k / chunks, m * (k + 1) / chunks));
             var (first, second) = parts[0];
             for (int k = 1; k < chunks; k++)
                 for (int j = 0; j < c; j++) { first[j] += parts[k].First[j]; second[j] += parts[k].Second[j]; }
