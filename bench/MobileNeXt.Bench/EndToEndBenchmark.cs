@@ -86,7 +86,7 @@ internal static class EndToEndBenchmark
         var rates = Enumerable.Range(0, epochs).Select(e => clock.ImagesPerSecond(e, from: 0)).ToArray();
         var alone = clock.Bare.ToArray();
         var relative = rates.Zip(alone, (r, b) => r / b).ToArray();
-        Console.WriteLine($"# Steady throughput: mobilenext_035, 32², batch 64, {images} synthetic shapes, {options.Workers} workers, {used} libtorch thread(s) ({(threads is null ? "the trainer's choice" : "--threads")}), {(channelsLast ? $"channels-last, pointwise: {path}, BatchNorm: {MemoryLayout.Resolve(batchNorm, used)}" : "NCHW")}; malloc: {TorchRuntime.LoadedAllocator() ?? "glibc"}");
+        Console.WriteLine($"# Steady throughput: mobilenext_035, 32², batch 64, {images} synthetic shapes, {options.Workers} workers, {used} libtorch thread(s) ({(threads is null ? "the trainer's choice" : "--threads")}), {(channelsLast ? $"channels-last, pointwise: {path}, BatchNorm: {MemoryLayout.Resolve(batchNorm)}" : "NCHW")}; malloc: {TorchRuntime.LoadedAllocator() ?? "glibc"}");
         Console.WriteLine();
         Console.WriteLine("| epoch | img/s | vs median | bare step right after, img/s | vs median | epoch ÷ bare step | median step | longest step | CPU stolen by the host | GC pauses | 1×1 kernel checks |");
         Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|");

@@ -76,10 +76,14 @@ public sealed class Trainer : IDisposable
         if (options.RetainFreedMemory) TorchRuntime.RetainFreedMemory();
         TorchRuntime.EnsureAvailable();
         // The path a resumed run took comes from its checkpoint's options; a new run's Auto is settled here, once, and
-        // stored, so that resuming under another allocator does not change the arithmetic.
-        options = options with { PointwiseConvolutions = MemoryLayout.Resolve(options.PointwiseConvolutions) };
+        // stored, so that resuming under another allocator or a later rule for Auto does not change the arithmetic.
+        options = options with
+        {
+            PointwiseConvolutions = MemoryLayout.Resolve(options.PointwiseConvolutions),
+            BatchNorm = MemoryLayout.Resolve(options.BatchNorm),
+        };
         MemoryLayout.PointwiseConvolutions = options.PointwiseConvolutions;
-        MemoryLayout.BatchNorm = options.BatchNorm; // Auto follows the thread count the trainer sets
+        MemoryLayout.BatchNorm = options.BatchNorm;
         Options = options;
         _task = task;
         _communicator = communicator ?? new SingleProcessCommunicator();

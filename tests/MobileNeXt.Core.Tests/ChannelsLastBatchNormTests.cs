@@ -24,14 +24,13 @@ public sealed class ChannelsLastBatchNormTests : IDisposable
     }
 
     [Theory]
-    [InlineData(BatchNormPath.Auto, 1, BatchNormPath.Fused)]
-    [InlineData(BatchNormPath.Auto, 2, BatchNormPath.LibTorch)]
-    [InlineData(BatchNormPath.LibTorch, 1, BatchNormPath.LibTorch)]
-    [InlineData(BatchNormPath.Fused, 2, BatchNormPath.Fused)]
-    public void Should_take_this_librarys_kernel_by_default_only_at_one_thread(BatchNormPath chosen, int threads, BatchNormPath expected)
+    [InlineData(BatchNormPath.Auto, BatchNormPath.Fused)]
+    [InlineData(BatchNormPath.LibTorch, BatchNormPath.LibTorch)]
+    [InlineData(BatchNormPath.Fused, BatchNormPath.Fused)]
+    public void Should_take_this_librarys_kernel_by_default(BatchNormPath chosen, BatchNormPath expected)
     {
-        // train-steady at 32², one thread: epochs 1.4-1.6x as fast with it; at two threads a mobilenext_100 step was slower
-        MemoryLayout.Resolve(chosen, threads).Should().Be(expected);
+        // batchnorm-step: a mobilenext_100 224² step 1.07x as fast with it at one thread, 1.10-1.15x at two
+        MemoryLayout.Resolve(chosen).Should().Be(expected);
     }
 
     /// <summary>

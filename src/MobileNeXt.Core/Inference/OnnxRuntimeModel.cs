@@ -75,7 +75,7 @@ public sealed class OnnxRuntimeModel : nn.Module<Tensor, Tensor>
         using var contiguous = input.to(ScalarType.Float32, CPU).contiguous();
         // ONNX Runtime reads the tensor's own memory: no copy (a TensorAccessor copy of a 224² image cost ~0.9 ms,
         // a third of MobileNeXt-1.0's INT8 batch-1 latency). The tensor outlives the run, so the memory stays valid.
-        IntPtr data = contiguous.storage<float>().data_ptr() + (nint)(contiguous.storage_offset() * sizeof(float));
+        IntPtr data = Layers.TensorMemory.Address(contiguous);
         using var value = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float, contiguous.shape, data,
             contiguous.numel() * sizeof(float));
         using var runOptions = new RunOptions();

@@ -129,14 +129,7 @@ internal static class ChannelsLastBatchNorm
     /// </summary>
     private static unsafe class Kernels
     {
-        // storage<float>() wraps the tensor in a new handle (its @float()) that Storage.Dispose does not free: in the
-        // caller's dispose scope that kept every layer's input and incoming gradient to the end of the training step, so
-        // the step's memory grew through backward instead of shrinking. A scope of its own frees the handle here.
-        private static float* Ptr(Tensor t)
-        {
-            using var scope = NewDisposeScope();
-            return (float*)(t.storage<float>().data_ptr() + (nint)(t.storage_offset() * sizeof(float)));
-        }
+        private static float* Ptr(Tensor t) => (float*)TensorMemory.Address(t);
 
         private static int Chunks(long rows) => (int)Math.Max(1, Math.Min(get_num_threads(), rows / Block));
 

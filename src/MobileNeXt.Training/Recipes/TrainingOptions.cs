@@ -197,7 +197,7 @@ public sealed record TrainingOptions
     /// <summary>
     /// How BatchNorm layers compute channels-last batches in training (<see cref="MemoryLayout.BatchNorm"/>, which the
     /// trainer sets for the process). Default <see cref="BatchNormPath.Auto"/>: this library's kernel (float64 sums, the
-    /// ReLU6 after it in the same pass) when libtorch runs on one thread, libtorch's otherwise.
+    /// ReLU6 after it in the same pass); the trainer stores the path it settles on in its checkpoints.
     /// </summary>
     public BatchNormPath BatchNorm { get; init; } = BatchNormPath.Auto;
 

@@ -92,6 +92,8 @@ public sealed class TrainerTests : IDisposable
             var options = Tiny("batchnorm") with { BatchNorm = BatchNormPath.LibTorch };
             using (var trainer = new Trainer(options, Shapes()))
                 MemoryLayout.BatchNorm.Should().Be(BatchNormPath.LibTorch);
+            using (var trainer = new Trainer(Tiny("batchnorm-auto"), Shapes()))
+                trainer.Options.BatchNorm.Should().Be(BatchNormPath.Fused, "Auto is settled once and stored in the run's checkpoints");
 
             string json = System.Text.Json.JsonSerializer.Serialize(options with { BatchNorm = BatchNormPath.Fused });
             TrainingCheckpoint.ReadOptions(json).BatchNorm.Should().Be(BatchNormPath.Fused);
