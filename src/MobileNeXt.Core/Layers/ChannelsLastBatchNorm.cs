@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using TorchSharp;
@@ -141,7 +142,8 @@ internal static class ChannelsLastBatchNorm
         }
 
         // Two per-channel sums over rows [0, m): each chunk's by sums, the chunks added in order (the same result for the
-        // same thread count, whichever thread ran which chunk).
+        // same thread count, whichever thread ran which chunk). The arrays come from the shared pool (at least c long);
+        // the caller returns them.
         private static (double[] First, double[] Second) ChunkSums(long m, int c, Func<long, long, (double[], double[])> sums)
         {
             int chunks = Chunks(m);
@@ -149,9 +151,18 @@ internal static class ChannelsLastBatchNorm
             LibTorchThreads.For(chunks, k => parts[k] = sums(m * k / chunks, m * (k + 1) / chunks));
             var (first, second) = parts[0];
             for (int k = 1; k < chunks; k++)
+            {
                 for (int j = 0; j < c; j++) { first[j] += parts[k].First[j]; second[j] += parts[k].Second[j]; }
+                Doubles.Return(parts[k].First);
+                Doubles.Return(parts[k].Second);
+            }
             return (first, second);
         }
+
+        // Per-call scratch arrays, pooled: allocated anew in every layer, forward and backward, they made .NET collect
+        // garbage several times a second in a 32² training run.
+        private static readonly ArrayPool<double> Doubles = ArrayPool<double>.Shared;
+        private static readonly ArrayPool<float> Floats = ArrayPool<float>.Shared;
 
         public static void Forward(Tensor x, Tensor y, Tensor weight, Tensor bias, Tensor mean, Tensor invstd, Tensor scaleShift,
             Tensor runningMean, Tensor runningVar, long m, int c, double momentum, double eps, bool relu6)
@@ -174,6 +185,8 @@ internal static class ChannelsLastBatchNorm
                 rmp[j] = (float)((1 - momentum) * rmp[j] + momentum * mu);
                 rvp[j] = (float)((1 - momentum) * rvp[j] + momentum * variance * m / (m - 1));
             }
+            Doubles.Return(s1);
+            Doubles.Return(s2);
             ForEachChunk(m, (r0, r1) => Normalize(xp, yp, r0, r1, c, alpha, beta, relu6));
         }
 
@@ -184,9 +197,7 @@ internal static class ChannelsLastBatchNorm
             float* xp = Ptr(x), ap = scaleShift is null ? null : Ptr(scaleShift), gp = Ptr(dy), dxp = Ptr(dx), mp = Ptr(mean);
             var (sums, dots) = ChunkSums(m, c, (r0, r1) => BlockSums(new GradientTerms(xp, ap, gp, mp, c), r0, r1, c));
             float* ip = Ptr(invstd), wp = Ptr(weight), dwp = Ptr(dw), dbp = Ptr(db);
-            var scale = new float[c];
-            var gradMean = new float[c];
-            var k2 = new float[c];
+            float[] scale = Floats.Rent(c), gradMean = Floats.Rent(c), k2 = Floats.Rent(c);
             for (int j = 0; j < c; j++)
             {
                 double sum = sums[j], dot = dots[j];
@@ -197,7 +208,12 @@ internal static class ChannelsLastBatchNorm
                 gradMean[j] = (float)(sum / m);
                 k2[j] = (float)(dot * inv * inv / m);
             }
+            Doubles.Return(sums);
+            Doubles.Return(dots);
             ForEachChunk(m, (r0, r1) => InputGradient(xp, ap, gp, dxp, mp, r0, r1, c, scale, gradMean, k2));
+            Floats.Return(scale);
+            Floats.Return(gradMean);
+            Floats.Return(k2);
         }
 
         // Two per-channel sums over rows [r0, r1) of terms a row contributes: float32 within blocks of Block rows, float64
@@ -205,21 +221,23 @@ internal static class ChannelsLastBatchNorm
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static (double[] First, double[] Second) BlockSums<T>(T terms, long r0, long r1, int c) where T : struct, IRowTerms
         {
-            var first = new double[c];
-            var second = new double[c];
-            var a1 = new float[c];
-            var a2 = new float[c];
+            double[] first = Doubles.Rent(c), second = Doubles.Rent(c);
+            float[] a1 = Floats.Rent(c), a2 = Floats.Rent(c);
+            Array.Clear(first, 0, c);
+            Array.Clear(second, 0, c);
             fixed (float* p1 = a1, p2 = a2)
             {
                 for (long start = r0; start < r1; start += Block)
                 {
                     long end = Math.Min(start + Block, r1);
-                    Array.Clear(a1);
-                    Array.Clear(a2);
+                    Array.Clear(a1, 0, c);
+                    Array.Clear(a2, 0, c);
                     for (long r = start; r < end; r++) terms.Add(r, p1, p2);
                     for (int j = 0; j < c; j++) { first[j] += a1[j]; second[j] += a2[j]; }
                 }
             }
+            Floats.Return(a1);
+            Floats.Return(a2);
             return (first, second);
         }
 
