@@ -76,7 +76,8 @@ public sealed class Trainer : IDisposable
         if (options.RetainFreedMemory) TorchRuntime.RetainFreedMemory();
         TorchRuntime.EnsureAvailable();
         // The path a resumed run took comes from its checkpoint's options; a new run's Auto is settled here, once, and
-        // stored, so that resuming under another allocator or a later rule for Auto does not change the arithmetic.
+        // stored, so that resuming under another allocator or a later rule for Auto does not change the arithmetic
+        // (checkpoints written before BatchNorm's Auto was settled here store Auto, and resume with today's rule).
         options = options with
         {
             PointwiseConvolutions = MemoryLayout.Resolve(options.PointwiseConvolutions),

@@ -102,10 +102,11 @@ public sealed class ChannelsLastBatchNormTests : IDisposable
     /// <summary>
     /// What a training step holds with this kernel, against libtorch's BatchNorm on the same graph (x·w₁ → BatchNorm →
     /// ·w₂ → sum, the intermediate handles disposed as <see cref="ConvLayers.Run(nn.Module{Tensor, Tensor}, Tensor)"/>
-    /// disposes them), in glibc's count of bytes in use, in units of one activation S: after the forward pass no more
-    /// than libtorch's (TorchSharp's custom function kept an empty tensor the size of the output, +1 S), and after the
-    /// backward pass no more than one S above it, the input gradient kept until the next call (the kernel's storage
-    /// handles and the returned gradients' handles kept the input, the incoming gradient and the input gradient, +3 S).
+    /// disposes them), in glibc's count of bytes in use, in units of one activation S, the least of three steps each
+    /// after a full collection: after the forward pass no more than libtorch's (TorchSharp's custom function kept an
+    /// empty tensor the size of the output, +1 S), and after the backward pass no more than one S above it, the input
+    /// gradient kept until the next call (the kernel's storage handles and the returned gradients' handles kept the
+    /// input, the incoming gradient and the input gradient, +3 S).
     /// </summary>
     [Theory]
     [InlineData(1)]
@@ -126,6 +127,9 @@ public sealed class ChannelsLastBatchNormTests : IDisposable
         (double Forward, double Backward) Step(BatchNormPath path)
         {
             MemoryLayout.BatchNorm = path;
+            ChannelsLastBatchNorm.DisposeReturned(); // the last step's kept gradient: not counted in this one's baseline
+            GC.Collect();
+            GC.WaitForPendingFinalizers(); // no finaliser frees an earlier test's tensor mid-step
             using var scope = NewDisposeScope(); // a training step's
             long before = ProcessHeap.InUse();
             var a = x * w1;
@@ -144,10 +148,12 @@ public sealed class ChannelsLastBatchNormTests : IDisposable
         }
         Step(BatchNormPath.LibTorch);
         Step(BatchNormPath.Fused);
-        var libtorch = Step(BatchNormPath.LibTorch);
-        var fused = Step(BatchNormPath.Fused);
-        fused.Forward.Should().BeLessThan(libtorch.Forward + 0.25, "after forward (libtorch's: {0:0.00} S)", libtorch.Forward);
-        fused.Backward.Should().BeLessThan(libtorch.Backward + 1.25, "after backward (libtorch's: {0:0.00} S)", libtorch.Backward);
+        var libtorch = Enumerable.Range(0, 3).Select(_ => Step(BatchNormPath.LibTorch)).ToList();
+        var fused = Enumerable.Range(0, 3).Select(_ => Step(BatchNormPath.Fused)).ToList();
+        double libtorchForward = libtorch.Min(r => r.Forward), libtorchBackward = libtorch.Min(r => r.Backward);
+        fused.Min(r => r.Forward).Should().BeLessThan(libtorchForward + 0.25, "after forward (libtorch's: {0:0.00} S)", libtorchForward);
+        fused.Min(r => r.Backward).Should().BeLessThan(libtorchBackward + 1 + 0.25,
+            "after backward: the input gradient kept until the next call, nothing more (libtorch's: {0:0.00} S)", libtorchBackward);
     }
 
     /// <summary>

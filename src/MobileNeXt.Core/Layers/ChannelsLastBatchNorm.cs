@@ -26,7 +26,8 @@ namespace MobileNeXt.Layers;
 /// This library's networks never change a BatchNorm's input in place. The same holds for a second backward pass through
 /// a graph the first one did not keep: the saved input is freed after a backward pass that frees its graph
 /// (<see cref="LibTorchGraph"/>), as libtorch's BatchNorm frees its own, and a second pass ends the process with a
-/// message where PyTorch would raise.</para>
+/// message where PyTorch would raise. Its backward is not itself differentiable: a second-order gradient
+/// (<c>create_graph</c>) leaves out the BatchNorm's part.</para>
 /// </remarks>
 internal static class ChannelsLastBatchNorm
 {
@@ -48,6 +49,7 @@ internal static class ChannelsLastBatchNorm
         // get no gradient) in the caller's dispose scope, a training step's: one more activation per layer until the
         // step ends (mobilenext_100, 224², batch 32: 350 MB more than with libtorch's BatchNorm at the end of the forward
         // pass, by tcmalloc's count). This scope frees it at once; backward then must not ask for it (no materialised grads).
+        DisposeReturned();
         using var scope = NewDisposeScope();
         return Function.apply(x, weight, bias, new Arguments(runningMean, runningVar, momentum, eps, relu6))[0].MoveToOuterDisposeScope();
     }
@@ -105,7 +107,8 @@ internal static class ChannelsLastBatchNorm
             using (var w = weight.contiguous())
                 Kernels.Backward(x, relu6 ? scaleShift : null, dy, mean, invstd, w, dx, dw, db, m, c);
             (_returned ??= []).AddRange([dx, dw, db]);
-            if (!LibTorchGraph.KeepsGraph() && LibTorchGraph.ReleaseSaved(ctx)) // the input, as libtorch's BatchNorm frees it
+            // the input, as libtorch's BatchNorm frees it; not under create_graph (grad mode on here), which keeps the graph
+            if (!LibTorchGraph.KeepsGraph() && !is_grad_enabled() && LibTorchGraph.ReleaseSaved(ctx))
                 ctx.save_data("released", true);
             return [dx, dw, db, null!];
         }
@@ -116,7 +119,7 @@ internal static class ChannelsLastBatchNorm
     // as the callback returns, before this thread calls anything else, so the next call (forward or backward) frees them.
     [ThreadStatic] private static List<Tensor>? _returned;
 
-    private static void DisposeReturned()
+    internal static void DisposeReturned()
     {
         if (_returned is null) return;
         foreach (var t in _returned) t.Dispose();

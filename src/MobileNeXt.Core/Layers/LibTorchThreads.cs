@@ -17,6 +17,8 @@ namespace MobileNeXt.Layers;
 /// <para>Hand-written: TorchSharp does not expose libtorch's thread pool, and no library here does. The iterations run
 /// through an <see cref="UnmanagedCallersOnlyAttribute"/> callback on native threads (the runtime attaches them on their
 /// first call); an exception thrown by an iteration is caught there and rethrown to the caller once the team is done.</para>
+/// <para>libgomp keeps one team per calling thread, so these are the threads libtorch's own ops use on the same calling
+/// thread (the training loop's); called from another thread, a loop gets that thread's team, as an ATen op there would.</para>
 /// </remarks>
 internal static unsafe class LibTorchThreads
 {
@@ -57,7 +59,14 @@ internal static unsafe class LibTorchThreads
         }
         if (GompParallel == null)
         {
-            Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = threads }, body);
+            try
+            {
+                Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = threads }, body);
+            }
+            catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+            {
+                ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw(); // as from libtorch's threads: the iteration's own
+            }
             return;
         }
         var work = new Work(count, body);
