@@ -137,7 +137,7 @@ public enum BatchNormPath
     /// This library's kernel: float32 sums over blocks of 32 rows added in float64, and the ReLU6 that follows a
     /// BatchNorm computed in the same pass in both directions (4e-8–7e-8 off on the same layers), run on libtorch's own
     /// threads. A mobilenext_100 224² batch-32 training step ran 1.07× as fast as with <see cref="LibTorch"/> at one
-    /// thread and 1.10–1.15× at two, the 32² mobilenext_035 step 1.74× and 1.59× (bench <c>batchnorm-step</c>).
+    /// thread and 1.02–1.15× at two, the 32² mobilenext_035 step 1.74× and 1.59× (bench <c>batchnorm-step</c>).
     /// </summary>
     Fused,
 }

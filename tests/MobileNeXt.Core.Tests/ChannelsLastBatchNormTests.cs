@@ -29,7 +29,7 @@ public sealed class ChannelsLastBatchNormTests : IDisposable
     [InlineData(BatchNormPath.Fused, BatchNormPath.Fused)]
     public void Should_take_this_librarys_kernel_by_default(BatchNormPath chosen, BatchNormPath expected)
     {
-        // batchnorm-step: a mobilenext_100 224² step 1.07x as fast with it at one thread, 1.10-1.15x at two
+        // batchnorm-step: a mobilenext_100 224² step 1.07x as fast with it at one thread, 1.02-1.15x at two
         MemoryLayout.Resolve(chosen).Should().Be(expected);
     }
 
