@@ -27,14 +27,17 @@ internal sealed class BareTrainingStep : IDisposable
         _y = randint(0, classes, [batch], dtype: ScalarType.Int64);
     }
 
-    public void Run()
+    /// <summary>One step; <paramref name="afterPass"/>, when given, is called after the forward and after the backward pass.</summary>
+    public void Run(Action<string>? afterPass = null)
     {
         using var scope = NewDisposeScope();
         _optimizer.ZeroGrad();
         var input = _channelsLast ? MemoryLayout.ToChannelsLast(_x) : _x;
         var loss = nn.functional.cross_entropy(_model.call(input), _y, label_smoothing: 0.1);
         loss.item<float>();
+        afterPass?.Invoke("forward");
         loss.backward();
+        afterPass?.Invoke("backward");
         _optimizer.Step();
     }
 

@@ -83,8 +83,10 @@ internal static class TrainingBenchmark
 
     /// <summary>
     /// Only this library's step, no peer: the process to attach a profiler (perf) to. Prints each step's time, the
-    /// process's minor page faults so far and its resident memory, then the median. <paramref name="path"/> is
-    /// <c>nchw</c> (the default layout) or a <see cref="PointwiseConvolutionPath"/> for a channels-last step.
+    /// process's minor page faults so far and its resident memory, then the bytes the allocator had handed out and not
+    /// had back after the forward and after the backward pass (<see cref="HeapInUse"/>), then the median.
+    /// <paramref name="path"/> is <c>nchw</c> (the default layout) or a <see cref="PointwiseConvolutionPath"/> for a
+    /// channels-last step.
     /// </summary>
     public static void StepAlone(int threads, int iterations, string path = "auto")
     {
@@ -93,15 +95,19 @@ internal static class TrainingBenchmark
         if (!nchw) MemoryLayout.PointwiseConvolutions = Enum.Parse<PointwiseConvolutionPath>(path, ignoreCase: true);
         using var step = new BareTrainingStep(channelsLast: !nchw);
         var trace = new List<string>();
+        var inUse = new List<string>();
         var samples = new double[iterations];
         for (int i = 0; i < iterations; i++)
         {
+            var passes = new List<long>();
             long start = System.Diagnostics.Stopwatch.GetTimestamp();
-            step.Run();
+            step.Run(_ => passes.Add(HeapInUse() >> 20));
             samples[i] = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds;
             trace.Add($"{samples[i]:0.000}/{MinorFaults() / 1000}k/{Environment.WorkingSet >> 20}M");
+            inUse.Add(string.Join('/', passes));
         }
         Console.WriteLine("step s / minor page faults so far / resident MiB: " + string.Join(' ', trace));
+        Console.WriteLine("MiB in use after forward / after backward: " + string.Join(' ', inUse));
         double s = Timing.Median(samples);
         Console.WriteLine($"TorchSharp {(nchw ? "NCHW" : $"channels-last ({MemoryLayout.EffectivePointwiseConvolutions} pointwise, {MemoryLayout.EffectiveBatchNorm} BatchNorm)")} step, malloc {TorchRuntime.LoadedAllocator() ?? "glibc"}: {s:0.000} s, {32 / s:0.0} img/s");
     }
@@ -138,6 +144,31 @@ internal static class TrainingBenchmark
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"median step: libtorch BatchNorm {Timing.Median(libtorch):0.000} s, fused {Timing.Median(fused):0.000} s; median of the pairs' ratios {Timing.Median(ratios):0.00}×"));
     }
+
+    /// <summary>
+    /// Bytes the process's allocator has handed out and not had back, by its own count: tcmalloc's
+    /// <c>generic.current_allocated_bytes</c> when it serves the process, else glibc's <c>mallinfo2</c> (in its arenas
+    /// plus mmapped alone).
+    /// </summary>
+    internal static long HeapInUse()
+    {
+        if (TorchRuntime.LoadedAllocator() == "tcmalloc")
+            return MallocExtension_GetNumericProperty("generic.current_allocated_bytes", out var bytes) != 0 ? (long)bytes : -1;
+        var info = MallInfo2();
+        return (long)info.AllocatedBytes + (long)info.MmappedBytes;
+    }
+
+    [System.Runtime.InteropServices.DllImport("libtcmalloc_minimal.so.4")]
+    private static extern int MallocExtension_GetNumericProperty(string name, out nuint value);
+
+    [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential)]
+    private struct MallocInfo
+    {
+        public nuint Arena, OrdinaryBlocks, SmallBlocks, MmappedBlocks, MmappedBytes, MaxAllocated, SmallFreeBytes, AllocatedBytes, FreeBytes, Releasable;
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "mallinfo2")]
+    private static extern MallocInfo MallInfo2();
 
     /// <summary>The process's minor page faults so far (/proc/self/stat, field 10).</summary>
     internal static long MinorFaults()
@@ -218,7 +249,7 @@ internal static class TrainingBenchmark
     private static double OurStep(bool channelsLast, int iterations)
     {
         using var step = new BareTrainingStep(channelsLast);
-        return Timing.MedianSeconds(step.Run, iterations, warmup: 2);
+        return Timing.MedianSeconds(() => step.Run(), iterations, warmup: 2);
     }
 
     /// <summary>Four classes of 500×375 JPEGs with gradients and noise, so decoding costs what a photograph does.</summary>

@@ -25,7 +25,7 @@ public sealed class TrainedRun : IDisposable
     {
         Output = _folder.Combine("run");
         Result = Cli.Run("train", "--data", "synthetic", "--preset", "paper", "--model", Model, "--input-size", $"{InputSize}",
-            "--epochs", $"{Epochs}", "--batch-size", $"{BatchSize}", "--batchnorm", "fused", "--output", Output);
+            "--epochs", $"{Epochs}", "--batch-size", $"{BatchSize}", "--batchnorm", "libtorch", "--output", Output);
         Metrics = File.Exists(MetricsFile)
             ? File.ReadAllLines(MetricsFile).Where(l => l.Length > 0).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList()
             : [];

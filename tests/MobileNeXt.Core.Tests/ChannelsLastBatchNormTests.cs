@@ -241,13 +241,7 @@ public sealed class ChannelsLastBatchNormTests : IDisposable
         reference.train();
         var x = randn(4, 3, 64, 64);
         var labels = randint(0, 10, [4], dtype: ScalarType.Int64);
-        (Tensor Logits, Tensor Gradient) Run(ImageClassifier net, Tensor input)
-        {
-            net.zero_grad();
-            var logits = net.call(input);
-            nn.functional.cross_entropy(logits, labels).backward();
-            return (logits.detach(), cat(net.parameters().Select(p => p.grad!.flatten()).ToList(), 0));
-        }
+        (Tensor Logits, Tensor Gradient) Run(ImageClassifier net, Tensor input) => Float64Reference.LogitsAndGradient(net, input, labels);
         var (exactLogits, exactGradient) = Run(reference, x.to(ScalarType.Float64));
         var nhwc = MemoryLayout.ToChannelsLast(x);
         MemoryLayout.BatchNorm = BatchNormPath.Fused;

@@ -11,7 +11,7 @@ namespace MobileNeXt.Layers;
 /// <remarks>
 /// <para>Without it a custom function's saved tensors live until its graph is freed, after the whole backward pass: with
 /// this library's BatchNorm (<see cref="ChannelsLastBatchNorm"/>) every layer's input, so memory grew through a
-/// mobilenext_100 224² batch-32 backward pass (by ~950 MB) where libtorch's BatchNorm lets it shrink.</para>
+/// backward pass where libtorch's BatchNorm lets it shrink.</para>
 /// <para>Hand-written against two internals: libtorch's exported
 /// <c>torch::autograd::get_current_graph_task_keep_graph()</c> (false while a backward pass that frees its graph runs on
 /// this thread), and TorchSharp's private list of a context's saved variables. Where either is missing the tensors are
@@ -29,9 +29,6 @@ internal static unsafe class LibTorchGraph
             && NativeLibrary.TryGetExport(libtorch, "_ZN5torch8autograd33get_current_graph_task_keep_graphEv", out var keep))
             CurrentKeepGraph = (delegate* unmanaged<byte>)keep;
     }
-
-    /// <summary>Whether both internals were found, so that <see cref="ReleaseSaved"/> frees anything.</summary>
-    public static bool CanRelease => CurrentKeepGraph != null && SavedVariables is not null;
 
     /// <summary>
     /// Whether the backward pass running on this thread keeps its graph (<c>retain_graph</c>); true when unknown or when

@@ -31,7 +31,7 @@ public class TrainCommandTests(TrainedRun run)
         // The command restarts under tcmalloc where ./build.sh setup installed it, and the trainer stores what Auto came to there.
         checkpoint.Options.PointwiseConvolutions.Should().Be(File.Exists(Cli.Tcmalloc)
             ? PointwiseConvolutionPath.Checked : PointwiseConvolutionPath.MatrixProduct);
-        checkpoint.Options.BatchNorm.Should().Be(BatchNormPath.Fused, "--batchnorm fused");
+        checkpoint.Options.BatchNorm.Should().Be(BatchNormPath.LibTorch, "--batchnorm libtorch, not the default");
     }
 
     [Fact]
