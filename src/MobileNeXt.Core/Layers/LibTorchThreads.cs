@@ -13,7 +13,7 @@ namespace MobileNeXt.Layers;
 /// spin waiting for the next one (libgomp's <c>GOMP_SPINCOUNT</c>), so on a machine with as many cores as threads a .NET
 /// pool thread doing a share of the work between two ops waits for a core that a spinning thread holds. A
 /// mobilenext_100 training step at two threads with this library's BatchNorm on .NET's pool ran at 0.94× the speed of
-/// libtorch's BatchNorm (<c>batchnorm-step 2 10</c>, one run) although the BatchNorm layers alone were faster.</para>
+/// libtorch's BatchNorm (<c>batchnorm-step 2 10</c>, one run on an uncommitted build) although the BatchNorm layers alone were faster.</para>
 /// <para>Hand-written: TorchSharp does not expose libtorch's thread pool, and no library here does. The iterations run
 /// through an <see cref="UnmanagedCallersOnlyAttribute"/> callback on native threads (the runtime attaches them on their
 /// first call); an exception thrown by an iteration is caught there and rethrown to the caller once the team is done.</para>
